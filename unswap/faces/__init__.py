@@ -1,0 +1,1 @@
+"""Face stages: detect -> track -> align (crop)."""

@@ -1,0 +1,1 @@
+"""Training and its data (needs the ``train`` extra: ``pip install unswap[train]``)."""

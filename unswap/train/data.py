@@ -1,0 +1,83 @@
+"""Training and validation data: real faces paired with their self-blends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from unswap.faces.align import crop
+from unswap.facesets import iter_split
+from unswap.train.landmarks import crop_landmarks
+from unswap.train.sbi import degrade, self_blend
+
+
+def to_input(image: np.ndarray, size: int) -> np.ndarray:
+    """A shared-layout crop (already in the detector's geometry) at the model's size."""
+    h, w = image.shape[:2]
+    return crop(image, np.array([0.0, 0.0, w, h]), size)
+
+
+def load_train_faces(faces_dir: Path, cache: Path) -> tuple[list[bytes], np.ndarray]:
+    """JPEG bytes and (N, 5, 2) landmarks of the real faces of ``train``.
+
+    Landmarks are found once and cached in ``cache`` (an .npz keyed by sample key);
+    faces YuNet misses get the mean layout of the rest.
+    """
+    samples = [s for s in iter_split(faces_dir, "train") if s.label == "real"]
+    keys = [s.key for s in samples]
+    if cache.is_file():
+        data = np.load(cache)
+        if list(data["keys"]) == keys:
+            return [s.jpeg for s in samples], data["landmarks"]
+    lms = np.full((len(samples), 5, 2), np.nan, np.float32)
+    for i, s in enumerate(samples):
+        lm = crop_landmarks(s.decode())
+        if lm is not None:
+            lms[i] = lm
+        if i % 1000 == 0:
+            print(f"landmarks {i}/{len(samples)}", flush=True)
+    missing = np.isnan(lms[:, 0, 0])
+    lms[missing] = np.nanmean(lms[~missing], axis=0)
+    print(f"landmarks: YuNet missed {int(missing.sum())} of {len(samples)}; mean layout used", flush=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, keys=np.array(keys), landmarks=lms)
+    return [s.jpeg for s in samples], lms
+
+
+class BlendPairs(torch.utils.data.Dataset):
+    """Item i: uint8 (2, 3, S, S) tensor [real, self-blend] and labels [0, 1]."""
+
+    def __init__(self, jpegs: list[bytes], landmarks: np.ndarray, size: int, seed: int):
+        self.jpegs, self.landmarks, self.size, self.seed = jpegs, landmarks, size, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.jpegs)
+
+    def __getitem__(self, i: int):
+        import cv2
+
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        bgr = cv2.imdecode(np.frombuffer(self.jpegs[i], np.uint8), cv2.IMREAD_COLOR)
+        real = np.ascontiguousarray(bgr[:, :, ::-1])
+        fake, _ = self_blend(real, self.landmarks[i], rng)
+        pair = []
+        for im in (real, fake):
+            if rng.random() < 0.5:
+                im = im[:, ::-1]
+            im = degrade(np.ascontiguousarray(im), rng)
+            pair.append(to_input(im, self.size))
+        x = torch.from_numpy(np.stack(pair)).permute(0, 3, 1, 2).contiguous()
+        return x, torch.tensor([0.0, 1.0])
+
+
+def load_split_inputs(faces_dir: Path, split: str, size: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Keys, labels (1 = fake) and uint8 (N, 3, S, S) inputs of a split, as they are."""
+    keys, labels, xs = [], [], []
+    for s in iter_split(faces_dir, split):
+        keys.append(s.key)
+        labels.append(1 if s.label == "fake" else 0)
+        xs.append(to_input(s.decode(), size).transpose(2, 0, 1))
+    return keys, np.array(labels), np.stack(xs)

@@ -1,0 +1,137 @@
+"""The training loop: self-blended pairs, AdamW, cosine schedule, resumable.
+
+Everything a run writes goes to its output folder: ``log.jsonl`` (one JSON object per
+logged step and per epoch), ``last.pt`` (resume point), ``best.pt`` (best val AUC).
+Validation uses the ``val`` split only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from unswap.metrics import roc_auc
+from unswap.train.data import BlendPairs, load_split_inputs, load_train_faces
+from unswap.train.model import build_effnetlite0, freeze_norm_stats
+
+
+def load_config(path: Path) -> dict:
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def _normalizer(cfg: dict, device: torch.device):
+    mean = torch.tensor(cfg["mean"], device=device).view(1, 3, 1, 1) * 255
+    std = torch.tensor(cfg["std"], device=device).view(1, 3, 1, 1) * 255
+    return lambda x: (x.float() - mean) / std
+
+
+@torch.no_grad()
+def predict_logits(model, inputs: np.ndarray, normalize, device, batch: int = 128) -> np.ndarray:
+    model.eval()
+    out = []
+    for i in range(0, len(inputs), batch):
+        x = torch.from_numpy(inputs[i : i + batch]).to(device)
+        out.append(model(normalize(x)).float().view(-1).cpu().numpy())
+    return np.concatenate(out)
+
+
+def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None = None) -> Path:
+    """Train (or resume) a run; returns the path of the best checkpoint."""
+    cfg = load_config(config_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(cfg["seed"])
+    if dev.type == "cpu":
+        torch.set_num_threads(cfg.get("threads", 2))
+    log = open(out_dir / "log.jsonl", "a")
+
+    def emit(**rec):
+        rec["time"] = time.time()
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        print(json.dumps(rec), flush=True)
+
+    jpegs, lms = load_train_faces(faces_dir, out_dir / "landmarks_train.npz")
+    size = cfg["input_size"]
+    data = BlendPairs(jpegs, lms, size, cfg["seed"])
+    val_keys, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
+    normalize = _normalizer(cfg, dev)
+
+    model = build_effnetlite0(cfg["frozen_blocks"]).to(dev)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    per_batch = cfg["pairs_per_batch"]
+    steps_per_epoch = len(data) // per_batch
+    total = steps_per_epoch * cfg["epochs"]
+
+    def lr_at(step: int) -> float:
+        if step < cfg["warmup_steps"]:
+            return (step + 1) / cfg["warmup_steps"]
+        return 0.5 * (1 + math.cos(math.pi * (step - cfg["warmup_steps"]) / max(1, total - cfg["warmup_steps"])))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    step, best_auc = 0, -1.0
+    last = out_dir / "last.pt"
+    if last.is_file():
+        state = torch.load(last, map_location=dev, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step, best_auc = state["step"], state["best_auc"]
+        emit(event="resume", step=step)
+
+    def save(path: Path) -> None:
+        torch.save(
+            {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+             "step": step, "best_auc": best_auc, "config": cfg}, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+
+    while step < total:
+        epoch = step // steps_per_epoch
+        data.epoch = epoch
+        order = np.random.default_rng([cfg["seed"], epoch]).permutation(len(data))
+        batches = [order[i * per_batch : (i + 1) * per_batch].tolist() for i in range(steps_per_epoch)]
+        batches = batches[step - epoch * steps_per_epoch :]
+        loader = torch.utils.data.DataLoader(
+            data, batch_sampler=batches, num_workers=cfg.get("workers", 1),
+            persistent_workers=False, prefetch_factor=4 if cfg.get("workers", 1) else None)
+        model.train()
+        freeze_norm_stats(model, cfg["frozen_blocks"])
+        t0, seen, loss_sum = time.time(), 0, 0.0
+        for x, y in loader:
+            x = x.to(dev).flatten(0, 1)
+            y = y.to(dev).flatten()
+            logits = model(normalize(x)).view(-1)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            seen += len(y)
+            loss_sum += loss.item()
+            if step % 20 == 0:
+                emit(event="step", step=step, total=total, epoch=epoch, loss=loss_sum / 20,
+                     lr=sched.get_last_lr()[0], img_per_s=seen / (time.time() - t0))
+                loss_sum = 0.0
+            if step % cfg["checkpoint_every"] == 0:
+                save(last)
+            if step % steps_per_epoch == 0:
+                break
+        logits = predict_logits(model, val_x, normalize, dev)
+        auc = roc_auc(val_labels, logits)
+        if auc > best_auc:
+            best_auc = auc
+            save(out_dir / "best.pt")
+            np.save(out_dir / "val_logits_best.npy", logits)
+        save(last)
+        emit(event="epoch", epoch=epoch, step=step, val_auc=auc, best_val_auc=best_auc)
+        model.train()
+    return out_dir / "best.pt"

@@ -1,0 +1,108 @@
+"""Objects on the stage boundaries: numpy only, no torch.
+
+Geometry convention everywhere: pixels of the *upright* frame (rotation metadata and
+EXIF orientation already applied), origin at the top-left corner, boxes as
+[x0, y0, x1, y1], images as (H, W, 3) uint8 RGB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a file is. ``fps`` and ``duration_s`` are None for still images."""
+
+    path: str
+    kind: str  # "image" or "video"
+    width: int
+    height: int
+    fps: Optional[float] = None
+    duration_s: Optional[float] = None
+    frame_count: Optional[int] = None
+    rotation: int = 0  # degrees clockwise applied to make the frame upright
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("image", "video"):
+            raise ValueError(f"kind must be 'image' or 'video', not {self.kind!r}")
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"bad frame size {self.width}x{self.height}")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded, upright frame; ``t`` is its presentation time in seconds."""
+
+    index: int
+    t: float
+    image: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
+            raise ValueError(f"frame image must be (H, W, 3) uint8, got {self.image.shape} {self.image.dtype}")
+
+
+@dataclass
+class Faces:
+    """Faces found in one frame.
+
+    boxes: (N, 4) float32 [x0, y0, x1, y1]; landmarks: (N, 5, 2) float32 in YuNet order
+    (right eye, left eye, nose, right mouth corner, left mouth corner);
+    scores: (N,) float32 detection confidence in 0..1.
+    """
+
+    boxes: np.ndarray
+    landmarks: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
+        self.landmarks = np.asarray(self.landmarks, np.float32).reshape(-1, 5, 2)
+        self.scores = np.asarray(self.scores, np.float32).reshape(-1)
+        if not (len(self.boxes) == len(self.landmarks) == len(self.scores)):
+            raise ValueError("boxes, landmarks and scores differ in length")
+
+    @classmethod
+    def empty(cls) -> "Faces":
+        return cls(np.zeros((0, 4)), np.zeros((0, 5, 2)), np.zeros((0,)))
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def __getitem__(self, index) -> "Faces":
+        idx = np.atleast_1d(np.arange(len(self))[index])
+        return Faces(self.boxes[idx], self.landmarks[idx], self.scores[idx])
+
+
+@dataclass
+class FaceObservation:
+    """One face of a track in one frame, with its score."""
+
+    frame_index: int
+    t: float
+    box: np.ndarray  # (4,) float, upright-frame pixels
+    landmarks: np.ndarray  # (5, 2)
+    detection_score: float
+    p_fake: Optional[float] = None
+
+
+@dataclass
+class Track:
+    """One person's face over time. ``p_fake`` is the track verdict's probability."""
+
+    track_id: int
+    observations: list[FaceObservation] = field(default_factory=list)
+    p_fake: Optional[float] = None
+    label: Optional[str] = None
+
+    @property
+    def start_s(self) -> float:
+        return self.observations[0].t
+
+    @property
+    def end_s(self) -> float:
+        return self.observations[-1].t
