@@ -7,16 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from unswap.faces.align import crop
+from unswap.faces.align import resize_crop
 from unswap.facesets import iter_split
 from unswap.train.landmarks import crop_landmarks
 from unswap.train.sbi import degrade, self_blend
-
-
-def to_input(image: np.ndarray, size: int) -> np.ndarray:
-    """A shared-layout crop (already in the detector's geometry) at the model's size."""
-    h, w = image.shape[:2]
-    return crop(image, np.array([0.0, 0.0, w, h]), size)
 
 
 def load_train_faces(faces_dir: Path, cache: Path) -> tuple[list[bytes], np.ndarray]:
@@ -68,7 +62,7 @@ class BlendPairs(torch.utils.data.Dataset):
             if rng.random() < 0.5:
                 im = im[:, ::-1]
             im = degrade(np.ascontiguousarray(im), rng)
-            pair.append(to_input(im, self.size))
+            pair.append(resize_crop(im, self.size))
         x = torch.from_numpy(np.stack(pair)).permute(0, 3, 1, 2).contiguous()
         return x, torch.tensor([0.0, 1.0])
 
@@ -79,5 +73,5 @@ def load_split_inputs(faces_dir: Path, split: str, size: int) -> tuple[list[str]
     for s in iter_split(faces_dir, split):
         keys.append(s.key)
         labels.append(1 if s.label == "fake" else 0)
-        xs.append(to_input(s.decode(), size).transpose(2, 0, 1))
+        xs.append(resize_crop(s.decode(), size).transpose(2, 0, 1))
     return keys, np.array(labels), np.stack(xs)

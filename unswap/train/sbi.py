@@ -76,22 +76,27 @@ def jitter_source(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
+def blend(inner: np.ndarray, outer: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``inner * mask + outer * (1 - mask)``, rounded to uint8; mask is (H, W) in 0..1."""
+    m = mask[..., None].astype(np.float32)
+    out = inner.astype(np.float32) * m + outer.astype(np.float32) * (1 - m)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def self_blend(
     image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(blended image, blend mask): ``image`` with a jittered copy of itself blended in.
+    """(blended image, mask): ``image`` blended with a jittered copy of itself.
 
-    The mask is scaled by a random blend ratio, so it is the per-pixel weight of the
-    jittered copy in the result.
+    The mask (scaled by a random blend ratio) weighs the inner layer; which layer is
+    the jittered copy, inner or outer, is drawn at random, as in the paper.
     """
-    source = jitter_source(image, rng)
-    target = image
+    inner, outer = jitter_source(image, rng), image
     if rng.random() < 0.5:
-        source, target = target, jitter_source(image, rng)
+        inner, outer = outer, jitter_source(image, rng)
     mask = face_mask(image.shape[:2], landmarks, rng)
     mask *= rng.choice([0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
-    blended = source.astype(np.float32) * mask[..., None] + target.astype(np.float32) * (1 - mask[..., None])
-    return np.clip(blended + 0.5, 0, 255).astype(np.uint8), mask
+    return blend(inner, outer, mask), mask
 
 
 def degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from unswap.paths import shared_data_dir
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "unswap" / "samples" / "astronaut.jpg"
+
+
+def shared(*parts: str) -> Path:
+    """A path under the shared data folder; skips the test when it is absent."""
+    p = shared_data_dir().joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"shared data not found at {p} (set UNSWAP_DATA)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def sample_rgb() -> np.ndarray:
+    import cv2
+
+    return np.ascontiguousarray(cv2.imread(str(SAMPLE))[:, :, ::-1])
+
+
+@pytest.fixture(scope="session")
+def detector():
+    from unswap.detectors import create_detector
+
+    return create_detector()

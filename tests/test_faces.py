@@ -1,0 +1,77 @@
+import itertools
+
+import numpy as np
+
+from conftest import shared
+from unswap.faces.align import crop, crop_box, resize_crop
+from unswap.faces.detect import detect_faces
+from unswap.facesets import iter_split
+from unswap.train.landmarks import crop_landmarks
+
+
+def _iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_sample_photo_has_one_face_with_landmarks_inside_its_box(sample_rgb):
+    faces = detect_faces(sample_rgb)
+    assert len(faces) == 1
+    x0, y0, x1, y1 = faces.boxes[0]
+    lm = faces.landmarks[0]
+    assert (lm[:, 0] > x0).all() and (lm[:, 0] < x1).all() and (lm[:, 1] > y0).all() and (lm[:, 1] < y1).all()
+    assert lm[0, 0] < lm[1, 0] and lm[2, 1] < lm[3, 1]  # right eye left of left eye; nose above mouth
+
+
+def test_every_face_is_found_not_only_the_biggest(sample_rgb):
+    import cv2
+
+    small = cv2.resize(sample_rgb, None, fx=0.5, fy=0.5)
+    canvas = np.zeros((512, 1024, 3), np.uint8)
+    canvas[:, :512] = sample_rgb
+    canvas[128:384, 640:896] = small
+    faces = detect_faces(canvas)
+    assert len(faces) == 2
+    assert sorted(faces.boxes[:, 0] > 512) == [False, True]
+
+
+def test_blank_image_has_no_face():
+    assert len(detect_faces(np.full((480, 640, 3), 127, np.uint8))) == 0
+
+
+def test_boxes_are_in_input_pixels_when_detection_runs_smaller(sample_rgb):
+    import cv2
+
+    big = cv2.resize(sample_rgb, None, fx=3, fy=3)  # 1536 px: detection runs at 640
+    a, b = detect_faces(sample_rgb), detect_faces(big)
+    assert np.allclose(b.boxes[0] / 3, a.boxes[0], atol=6)
+
+
+def test_scan_crop_geometry_matches_the_training_crops():
+    """crop_box on landmarks found in a shared crop reproduces that crop's own frame."""
+    ious = []
+    for s in itertools.islice(iter_split(shared("faces"), "val"), 60):
+        img = s.decode()
+        lm = crop_landmarks(img)
+        if lm is not None:
+            ious.append(_iou(crop_box(lm), [0, 0, img.shape[1], img.shape[0]]))
+    assert len(ious) >= 55
+    assert np.median(ious) > 0.75
+
+
+def test_crop_at_frame_edge_is_full_size_and_resize_keeps_content(sample_rgb):
+    c = crop(sample_rgb, np.array([-50.0, -50.0, 150.0, 150.0]), 96)
+    assert c.shape == (96, 96, 3) and c.dtype == np.uint8
+    r = resize_crop(sample_rgb, 256)
+    assert r.shape == (256, 256, 3)
+    assert abs(float(r.mean()) - float(sample_rgb.mean())) < 2.0
+
+
+def test_shrinking_crop_matches_area_resize(sample_rgb):
+    import cv2
+
+    c = crop(sample_rgb, np.array([0.0, 0.0, 512.0, 512.0]), 64)
+    ref = cv2.resize(sample_rgb, (64, 64), interpolation=cv2.INTER_AREA)
+    assert np.abs(c.astype(int) - ref.astype(int)).mean() < 3.0

@@ -1,0 +1,298 @@
+"""Media decode: probe() and frames() on small files built here, plus a few shared clips."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import shared
+from PIL import ExifTags, Image
+
+from unswap.media import DEFAULT_SAMPLE_FPS, MediaError, frames, probe
+from unswap.types import MediaInfo
+
+VIDEO_CODEC = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+N_FRAMES, FPS, W, H = 50, 25, 64, 48
+
+
+def _rgb(h: int = 30, w: int = 40, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _level(index: int) -> int:
+    """Grey level painted on video frame ``index``, so a decoded frame shows which one it is."""
+    return 20 + 4 * index
+
+
+def _write_video(path: Path, *, rotation: int = 0, faststart: bool = True) -> Path:
+    """A 2 s, 25 fps, 64x48 clip: frame i is grey _level(i) with a white top-left quadrant
+    and a seeded noise strip at the bottom (so the file has some bulk to truncate).
+    ``rotation`` is PyAV's display rotation, counter-clockwise degrees."""
+    rng = np.random.default_rng(0)
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as out:
+        stream = out.add_stream(VIDEO_CODEC, rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
+        for i in range(N_FRAMES):
+            img = np.full((H, W, 3), _level(i), np.uint8)
+            img[: H // 2, : W // 2] = 255
+            img[-8:] = rng.integers(0, 256, (8, W, 3), dtype=np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+def _grey(frame_image: np.ndarray) -> float:
+    """Mean of the stored frame's plain grey area (right half, above the noise strip)."""
+    return float(frame_image[H // 2 : H - 8, W // 2 :].mean())
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    return _write_video(tmp_path_factory.mktemp("media") / "clip.mp4")
+
+
+def _bright_quadrant(image: np.ndarray) -> str:
+    h, w = image.shape[0] // 2, image.shape[1] // 2
+    quads = {"tl": image[:h, :w], "tr": image[:h, w:], "bl": image[h:, :w], "br": image[h:, w:]}
+    return max(quads, key=lambda k: quads[k].mean())
+
+
+# ---- still images ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext, lossless", [("jpg", False), ("png", True), ("webp", True)])
+def test_still_image_gives_one_upright_rgb_frame(tmp_path, ext, lossless):
+    pixels = _rgb()
+    path = tmp_path / f"img.{ext}"
+    Image.fromarray(pixels).save(path, **({"lossless": True} if ext == "webp" else {}))
+
+    info = probe(path)
+    assert (info.kind, info.width, info.height, info.fps, info.rotation) == ("image", 40, 30, None, 0)
+    [frame] = list(frames(path, info))
+    assert (frame.index, frame.t, frame.image.shape, frame.image.dtype) == (0, 0.0, (30, 40, 3), np.uint8)
+    if lossless:
+        np.testing.assert_array_equal(frame.image, pixels)
+
+
+def test_exif_orientation_6_is_applied(tmp_path):
+    stored = np.zeros((30, 40, 3), np.uint8)
+    stored[:15, :20] = 255
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # shown turned 90 degrees clockwise
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+
+    info = probe(path)
+    assert (info.width, info.height, info.rotation) == (30, 40, 90)
+    [frame] = list(frames(path))
+    assert frame.image.shape == (40, 30, 3)
+    assert _bright_quadrant(frame.image) == "tr"
+
+
+def test_animated_gif_uses_its_first_frame(tmp_path):
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    pages = [Image.new("RGB", (32, 24), c) for c in colours]
+    path = tmp_path / "anim.gif"
+    pages[0].save(path, save_all=True, append_images=pages[1:], duration=100, loop=0)
+
+    info = probe(path)
+    assert (info.kind, info.width, info.height) == ("image", 32, 24)
+    [frame] = list(frames(path, info))
+    assert tuple(frame.image[0, 0]) == colours[0]
+
+
+def _png_claiming(path: Path, width: int, height: int) -> Path:
+    """A small valid PNG whose IHDR (with a fixed CRC) claims ``width`` x ``height``."""
+    Image.fromarray(_rgb(8, 8)).save(path)
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", width, height)  # IHDR data starts after signature, length, type
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "width, height, says",
+    [
+        (30000, 30000, "900 megapixels, over the 100 megapixel limit"),  # Pillow itself refuses
+        (12000, 10000, "12000x10000 pixels, over the 100 megapixel limit"),  # only our check does
+    ],
+)
+def test_decompression_bomb_is_refused_from_the_header(tmp_path, width, height, says):
+    path = _png_claiming(tmp_path / "bomb.png", width, height)
+    with pytest.raises(MediaError, match=says):
+        probe(path)
+    with pytest.raises(MediaError, match=says):
+        next(frames(path, MediaInfo(str(path), "image", 8, 8)))  # frames() guards on its own too
+
+
+# ---- videos ---------------------------------------------------------------------------
+
+
+def test_video_probe(video):
+    info = probe(video)
+    assert (info.kind, info.width, info.height, info.rotation) == ("video", W, H, 0)
+    assert info.fps == pytest.approx(FPS)
+    assert info.frame_count == N_FRAMES
+    assert info.duration_s == pytest.approx(N_FRAMES / FPS, abs=0.05)
+
+
+def test_every_frame_has_its_true_index_and_time(video):
+    got = list(frames(video, every_frame=True))
+    assert [f.index for f in got] == list(range(N_FRAMES))
+    assert [f.t for f in got] == pytest.approx([i / FPS for i in range(N_FRAMES)], abs=1e-6)
+    for f in got:
+        assert f.image.shape == (H, W, 3)
+        assert _grey(f.image) == pytest.approx(_level(f.index), abs=4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, indexes",
+    [
+        ({}, [0, 13, 25, 38]),  # DEFAULT_SAMPLE_FPS = 2: one frame every 12.5
+        ({"sample_fps": 5.0}, list(range(0, N_FRAMES, 5))),
+        ({"sample_fps": 100.0}, list(range(N_FRAMES))),
+        ({"max_frames": 3}, [0, 17, 33]),  # the cap spreads the frames over the whole clip
+        ({"every_frame": True, "max_frames": 3}, [0, 1, 2]),
+    ],
+)
+def test_sampling_picks_frames_evenly_in_time(video, kwargs, indexes):
+    assert DEFAULT_SAMPLE_FPS == 2.0
+    got = list(frames(video, probe(video), **kwargs))
+    assert [f.index for f in got] == indexes
+    for f in got:
+        assert f.t == pytest.approx(f.index / FPS, abs=1e-6)
+        assert _grey(f.image) == pytest.approx(_level(f.index), abs=4)
+
+
+@pytest.mark.parametrize(
+    "ccw, rotation, quadrant",
+    [(90, 270, "bl"), (-90, 90, "tr"), (180, 180, "br")],
+)
+def test_rotated_video_frames_are_upright(tmp_path, ccw, rotation, quadrant):
+    path = _write_video(tmp_path / "rotated.mp4", rotation=ccw)
+    info = probe(path)
+    upright = (W, H) if rotation == 180 else (H, W)
+    assert (info.width, info.height, info.rotation) == (*upright, rotation)
+    frame = next(frames(path, info))
+    assert frame.image.shape == (info.height, info.width, 3)
+    assert frame.image.flags.c_contiguous
+    assert _bright_quadrant(frame.image) == quadrant
+
+
+def test_truncated_video_ends_after_the_frames_that_decode(tmp_path, video):
+    path = tmp_path / "half.mp4"
+    data = video.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    got = list(frames(path, every_frame=True))
+    assert 0 < len(got) < N_FRAMES
+    assert [f.index for f in got] == list(range(len(got)))
+    assert _grey(got[-1].image) == pytest.approx(_level(got[-1].index), abs=4)
+
+
+def test_damaged_packet_ends_iteration_after_the_frames_that_decode(tmp_path, video, caplog):
+    data = bytearray(video.read_bytes())
+    at = data.index(b"mdat") + (len(data) - data.index(b"mdat")) // 2
+    data[at : at + 300] = np.random.default_rng(1).integers(0, 256, 300, dtype=np.uint8).tobytes()
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    got = list(frames(path, every_frame=True))
+    assert 0 < len(got) < N_FRAMES
+    assert [f.index for f in got] == list(range(len(got)))
+    assert "video breaks off after" in caplog.text
+
+
+def test_video_with_index_but_no_frame_data_is_refused(tmp_path, video):
+    data = video.read_bytes()
+    mdat = data.index(b"mdat") + 4
+    path = tmp_path / "header_only.mp4"
+    path.write_bytes(data[: mdat + 64])
+    with pytest.raises(MediaError, match="no frame decodes"):
+        probe(path)
+
+
+def test_truncated_video_without_its_index_is_refused(tmp_path):
+    full = _write_video(tmp_path / "moov_at_end.mp4", faststart=False)
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(MediaError, match="not an image or video FFmpeg can decode"):
+        probe(path)
+
+
+# ---- what is not media ----------------------------------------------------------------
+
+
+def _not_media(tmp_path: Path, case: str) -> Path:
+    if case == "text":
+        path = tmp_path / "x.mp4"
+        path.write_text("this is not a video\n" * 20)
+    elif case == "empty":
+        path = tmp_path / "empty.jpg"
+        path.touch()
+    elif case == "directory":
+        path = tmp_path / "folder.mp4"
+        path.mkdir()
+    else:
+        path = tmp_path / "missing.mp4"
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, says",
+    [
+        ("text", "not an image or video FFmpeg can decode"),
+        ("empty", "file is empty"),
+        ("directory", "is a directory"),
+        ("missing", "no such file"),
+    ],
+)
+def test_what_is_not_media_gives_one_clear_line(tmp_path, case, says):
+    path = _not_media(tmp_path, case)
+    with pytest.raises(MediaError) as err:
+        probe(path)
+    assert str(err.value) == says
+    assert err.value.path == str(path)
+    with pytest.raises(MediaError, match=says):
+        next(frames(path))
+
+
+def test_bad_arguments_are_refused(video):
+    with pytest.raises(ValueError):
+        frames(video, sample_fps=0)
+    with pytest.raises(ValueError):
+        frames(video, max_frames=0)
+
+
+# ---- shared clips ---------------------------------------------------------------------
+
+
+def test_portrait_dfdc_clip_is_upright_and_sampled_in_time():
+    path = shared("videos", "dfdc", "brtujopkby.mp4")
+    info = probe(path)
+    assert (info.kind, info.width, info.height, info.rotation) == ("video", 1080, 1920, 0)
+    assert info.fps == pytest.approx(29.97, abs=0.01)
+    indexes, times = [], []
+    for f in frames(path, info):
+        assert f.image.shape == (1920, 1080, 3)
+        assert f.t == pytest.approx(f.index / info.fps, abs=0.5 / info.fps)
+        indexes.append(f.index)
+        times.append(f.t)
+    assert indexes == sorted(set(indexes))
+    assert 0.0 == times[0] and times[-1] < info.duration_s
+    assert len(indexes) == pytest.approx(info.duration_s * DEFAULT_SAMPLE_FPS, abs=1)
+
+
+def test_every_frame_of_a_face_track_clip():
+    path = shared("videos", "dfdc_face_tracks", "real_aayrffkzxn.mp4_0_0.mp4")
+    info = probe(path)
+    got = [(f.index, f.image.shape) for f in frames(path, info, every_frame=True)]
+    assert len(got) == info.frame_count
+    assert [i for i, _ in got] == list(range(info.frame_count))
+    assert {s for _, s in got} == {(info.height, info.width, 3)}

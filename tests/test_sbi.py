@@ -1,0 +1,52 @@
+import numpy as np
+
+from unswap.train.sbi import blend, degrade, face_mask, self_blend
+
+LANDMARKS = np.array([[70, 50], [160, 50], [115, 100], [80, 150], [155, 150]], np.float32)
+
+
+def _face(seed=0):
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (224, 224, 3), dtype=np.uint8)
+    return np.ascontiguousarray(np.repeat(np.repeat(img[::8, ::8], 8, 0), 8, 1))
+
+
+def test_mask_is_soft_face_shaped_and_inside_range():
+    m = face_mask((224, 224), LANDMARKS, np.random.default_rng(0))
+    assert m.shape == (224, 224) and m.dtype == np.float32
+    assert 0.0 <= m.min() and m.max() <= 1.0
+    assert m[100, 115] > 0.9  # face centre
+    assert m[2, 2] < 0.05 and m[221, 2] < 0.05  # corners stay real
+
+
+def test_blend_takes_inner_inside_and_outer_outside_the_mask():
+    inner, outer = _face(1), _face(2)
+    mask = face_mask((224, 224), LANDMARKS, np.random.default_rng(0))
+    out = blend(inner, outer, mask)
+    assert np.array_equal(out[mask == 0], outer[mask == 0])
+    assert np.array_equal(out[mask == 1], inner[mask == 1])
+    mid = (mask > 0.3) & (mask < 0.7)
+    expect = inner[mid] * mask[mid][:, None] + outer[mid] * (1 - mask[mid][:, None])
+    assert np.abs(out[mid].astype(float) - expect).max() <= 0.5 + 1e-6
+
+
+def test_self_blend_changes_the_face():
+    img = _face()
+    for seed in range(5):
+        fake, mask = self_blend(img, LANDMARKS, np.random.default_rng(seed))
+        assert fake.shape == img.shape and fake.dtype == np.uint8
+        assert np.abs(fake.astype(int) - img.astype(int))[mask > 0.2].mean() > 1.0
+
+
+def test_same_seed_same_blend():
+    img = _face()
+    a, _ = self_blend(img, LANDMARKS, np.random.default_rng(7))
+    b, _ = self_blend(img, LANDMARKS, np.random.default_rng(7))
+    assert np.array_equal(a, b)
+
+
+def test_degrade_keeps_shape_and_type():
+    img = _face()
+    for s in range(10):
+        out = degrade(img, np.random.default_rng(s))
+        assert out.shape == img.shape and out.dtype == np.uint8

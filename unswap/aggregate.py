@@ -1,0 +1,49 @@
+"""Frame scores -> track verdicts -> file verdict.
+
+A track's p_fake is the mean of its faces' calibrated p_fake. The file's p_fake is
+that of its most suspect track among those seen in at least ``min_track_frames``
+sampled frames (short tracks are often false face detections), falling back to all
+tracks when none is that long. Labels compare p_fake with the detector's threshold,
+chosen on the ``val`` split; within ``uncertain_margin`` of it the label is
+"uncertain".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from unswap.types import Track
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str  # "fake", "real", "uncertain" or "no-face"
+    p_fake: Optional[float]
+
+
+def label_for(p: float, threshold: float, uncertain_margin: float = 0.0) -> str:
+    if abs(p - threshold) < uncertain_margin:
+        return "uncertain"
+    return "fake" if p >= threshold else "real"
+
+
+def score_tracks(tracks: list[Track], threshold: float, uncertain_margin: float = 0.0) -> None:
+    """Fill each track's ``p_fake`` and ``label`` from its observations."""
+    for tr in tracks:
+        ps = [o.p_fake for o in tr.observations if o.p_fake is not None]
+        tr.p_fake = float(np.mean(ps)) if ps else None
+        tr.label = None if tr.p_fake is None else label_for(tr.p_fake, threshold, uncertain_margin)
+
+
+def file_verdict(
+    tracks: list[Track], threshold: float, uncertain_margin: float = 0.0, min_track_frames: int = 2
+) -> Verdict:
+    scored = [t for t in tracks if t.p_fake is not None]
+    if not scored:
+        return Verdict("no-face", None)
+    long_enough = [t for t in scored if len(t.observations) >= min_track_frames] or scored
+    p = max(t.p_fake for t in long_enough)
+    return Verdict(label_for(p, threshold, uncertain_margin), float(p))

@@ -1,0 +1,196 @@
+"""Command line: parse, call the library, print. ``main(argv)`` runs in-process.
+
+Exit codes: 0 all inputs handled, 2 a user error (bad input, bad option), with one
+line on stderr per problem. Tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_USER = 0, 2
+
+
+class UserError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    from unswap import __version__
+    from unswap.detectors import DEFAULT_DETECTOR
+    from unswap.media import DEFAULT_SAMPLE_FPS
+
+    p = argparse.ArgumentParser(prog="unswap", description="Find face-swapped faces in images and video.")
+    p.add_argument("--version", action="version", version=f"unswap {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("scan", help="scan images and videos for swapped faces")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
+    s.add_argument("--every-frame", action="store_true", help="score every video frame (slow)")
+    s.add_argument("--sample-fps", type=float, default=DEFAULT_SAMPLE_FPS,
+                   help=f"video frames scored per second (default {DEFAULT_SAMPLE_FPS})")
+    s.add_argument("--max-frames", type=int, default=None, help="score at most this many frames per video")
+    s.add_argument("--detector", default=DEFAULT_DETECTOR, help=f"detector name (default {DEFAULT_DETECTOR})")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    e = sub.add_parser("eval", help="score a face-crop set (manifest + tar shards) and print metrics")
+    e.add_argument("--faces", required=True, type=Path, help="folder with SPLIT.csv and its shards")
+    e.add_argument("--split", required=True)
+    e.add_argument("--scores", type=Path, help="write key,label,p_fake per sample to this CSV")
+    e.add_argument("--detector", default=DEFAULT_DETECTOR)
+    e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    t = sub.add_parser("train", help="train a detector on self-blended images (needs unswap[train])")
+    t.add_argument("--config", required=True, type=Path)
+    t.add_argument("--out", required=True, type=Path, help="run folder: logs and checkpoints (resumes)")
+    t.add_argument("--faces", type=Path, default=None, help="face-crop set (default: $UNSWAP_DATA/faces)")
+    t.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+
+    x = sub.add_parser("export", help="export a checkpoint to ONNX, calibrated on val (needs unswap[train])")
+    x.add_argument("--checkpoint", required=True, type=Path)
+    x.add_argument("--out", required=True, type=Path, help="detector folder to write")
+    x.add_argument("--name", default="effnetlite0_sbi")
+    x.add_argument("--version", dest="tag", default="v1")
+    x.add_argument("--faces", type=Path, default=None)
+
+    sub.add_parser("detectors", help="list the registered detectors")
+    return p
+
+
+def _err(msg: str) -> None:
+    print(f"unswap: {msg}", file=sys.stderr, flush=True)
+
+
+def _progress(path: str):
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int | None) -> None:
+        of = f"/{total}" if total else ""
+        print(f"\r{path}: frame {done}{of}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_scan(args) -> int:
+    from unswap.detectors.registry import UnknownDetector
+    from unswap.media import MediaError
+    from unswap.report import to_dict, to_text
+    from unswap.scan import ScanConfig, Scanner
+
+    if args.sample_fps <= 0:
+        raise UserError("--sample-fps must be positive")
+    cfg = ScanConfig(detector=args.detector, sample_fps=args.sample_fps, every_frame=args.every_frame,
+                     max_frames=args.max_frames)
+    try:
+        scanner = Scanner(cfg)
+    except UnknownDetector as e:
+        raise UserError(str(e)) from None
+    code = EXIT_OK
+    for path in args.paths:
+        progress = None if args.quiet or args.json else _progress(path)
+        try:
+            result = scanner.scan(path, progress)
+        except MediaError as e:
+            _err(f"{path}: {e}")
+            code = EXIT_USER
+            continue
+        finally:
+            if progress:
+                print("\r\033[K", end="", file=sys.stderr, flush=True)
+        if args.json:
+            print(json.dumps(to_dict(result)), flush=True)
+        else:
+            print(to_text(result), flush=True)
+    return code
+
+
+def cmd_eval(args) -> int:
+    from unswap.detectors import create_detector
+    from unswap.detectors.registry import UnknownDetector
+    from unswap.evaluate import evaluate
+    from unswap.facesets import FaceSetError
+
+    try:
+        detector = create_detector(args.detector)
+        metrics = evaluate(detector, args.faces, args.split, args.scores)
+    except (UnknownDetector, FaceSetError) as e:
+        raise UserError(str(e)) from None
+    if args.json:
+        print(json.dumps({"detector": detector.id, "split": args.split, **metrics}))
+    elif "auc" not in metrics:
+        print(f"{args.split}: {metrics['count']} samples; {metrics['note']}")
+    else:
+        print(f"detector {detector.id} on {args.faces}/{args.split} ({metrics['count']} faces)")
+        print(f"  AUC {metrics['auc']:.4f}  AP {metrics['ap']:.4f}  EER {metrics['eer']:.4f}  "
+              f"accuracy {metrics['accuracy']:.4f} at threshold {metrics['threshold']:.3f}")
+    if args.scores:
+        print(f"  scores written to {args.scores}")
+    return EXIT_OK
+
+
+def _faces_dir(arg: Path | None) -> Path:
+    from unswap.paths import shared_data_dir
+
+    d = arg or shared_data_dir() / "faces"
+    if not d.is_dir():
+        raise UserError(f"{d}: no face-crop set there (set UNSWAP_DATA or pass --faces)")
+    return d
+
+
+def cmd_train(args) -> int:
+    try:
+        from unswap.train.loop import train
+    except ImportError:
+        raise UserError("training needs the train extra: pip install 'unswap[train]'") from None
+    if not args.config.is_file():
+        raise UserError(f"{args.config}: no such config file")
+    best = train(args.config, args.out, _faces_dir(args.faces), args.device)
+    print(f"best checkpoint: {best}")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    try:
+        from unswap.train.export import export
+    except ImportError:
+        raise UserError("export needs the train extra: pip install 'unswap[train]'") from None
+    if not args.checkpoint.is_file():
+        raise UserError(f"{args.checkpoint}: no such checkpoint")
+    cfg = export(args.checkpoint, args.out, _faces_dir(args.faces), args.name, args.tag)
+    v = cfg["metrics"]["val"]
+    print(f"exported {args.out}: val AUC {v['auc']:.4f}, ECE {v['ece_15']:.4f}, threshold {cfg['threshold']:.4f}")
+    return EXIT_OK
+
+
+def cmd_detectors(args) -> int:
+    from unswap.detectors import DEFAULT_DETECTOR, list_detectors
+
+    for name in list_detectors():
+        print(name + ("  (default)" if name == DEFAULT_DETECTOR else ""))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0) and EXIT_USER
+    handler = {"scan": cmd_scan, "eval": cmd_eval, "train": cmd_train, "export": cmd_export,
+               "detectors": cmd_detectors}[args.command]
+    try:
+        return handler(args)
+    except UserError as e:
+        _err(str(e))
+        return EXIT_USER
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

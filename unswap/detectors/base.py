@@ -1,0 +1,95 @@
+"""The detector interface: preprocess (CPU, batched) -> forward (runtime) -> postprocess.
+
+A detector sees face crops made by ``unswap.faces.align`` with the geometry its config
+names, and returns calibrated probabilities that the face is swapped.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from unswap.faces.align import crop, crop_box, resize_crop
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """What a checkpoint folder's ``config.json`` says about its weights."""
+
+    name: str
+    version: str
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    side_per_scale: float
+    center_below: float
+    platt_a: float = 1.0
+    platt_b: float = 0.0
+    threshold: float = 0.5
+    uncertain_margin: float = 0.0
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_file(cls, path: Path) -> "DetectorConfig":
+        raw = json.loads(Path(path).read_text())
+        return cls(
+            name=raw["name"],
+            version=raw["version"],
+            input_size=int(raw["input_size"]),
+            mean=tuple(raw["mean"]),
+            std=tuple(raw["std"]),
+            side_per_scale=float(raw["crop"]["side_per_scale"]),
+            center_below=float(raw["crop"]["center_below"]),
+            platt_a=float(raw.get("calibration", {}).get("a", 1.0)),
+            platt_b=float(raw.get("calibration", {}).get("b", 0.0)),
+            threshold=float(raw["threshold"]),
+            uncertain_margin=float(raw.get("uncertain_margin", 0.0)),
+            extra={k: raw[k] for k in raw if k in ("training", "metrics", "license")},
+        )
+
+
+class Detector(ABC):
+    config: DetectorConfig
+
+    @property
+    def id(self) -> str:
+        return f"{self.config.name}.{self.config.version}"
+
+    def crop_faces(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 crops of the faces with (N, 5, 2) ``landmarks`` in ``image``."""
+        c, s = self.config, self.config.input_size
+        out = np.empty((len(landmarks), s, s, 3), np.uint8)
+        for i, lm in enumerate(landmarks):
+            out[i] = crop(image, crop_box(lm, c.side_per_scale, c.center_below), s)
+        return out
+
+    def resize_faces(self, faces: list[np.ndarray]) -> np.ndarray:
+        """(N, S, S, 3) uint8 from crops already in this geometry (shared-layout faces)."""
+        return np.stack([resize_crop(f, self.config.input_size) for f in faces])
+
+    def preprocess(self, crops: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 RGB -> (N, 3, S, S) float32 normalised."""
+        mean = np.asarray(self.config.mean, np.float32) * 255
+        std = np.asarray(self.config.std, np.float32) * 255
+        x = (crops.astype(np.float32) - mean) / std
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    @abstractmethod
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 3, S, S) float32 -> (N,) raw logits."""
+
+    def postprocess(self, logits: np.ndarray) -> np.ndarray:
+        """Raw logits -> calibrated p_fake in 0..1 (Platt scaling fitted on val)."""
+        z = self.config.platt_a * np.asarray(logits, np.float64) + self.config.platt_b
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def score(self, crops: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """(N, S, S, 3) uint8 crops -> (N,) calibrated p_fake."""
+        if len(crops) == 0:
+            return np.zeros((0,), np.float64)
+        logits = [self.forward(self.preprocess(crops[i : i + batch_size])) for i in range(0, len(crops), batch_size)]
+        return self.postprocess(np.concatenate(logits))

@@ -1,0 +1,36 @@
+"""EfficientNet-Lite0 trained on self-blended images, run by ONNX Runtime."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from unswap.detectors.base import Detector, DetectorConfig
+from unswap.detectors.registry import register_detector
+
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+class OnnxDetector(Detector):
+    """Any single-logit classifier exported to ONNX with a ``config.json`` beside it."""
+
+    def __init__(self, folder: Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.folder = Path(folder)
+        self.config = DetectorConfig.from_file(self.folder / "config.json")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+        self.session = ort.InferenceSession(str(self.folder / "model.onnx"), opts, providers=providers)
+        self._input = self.session.get_inputs()[0].name
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self._input: batch})[0].reshape(-1)
+
+
+@register_detector("effnetlite0_sbi.v1")
+def effnetlite0_sbi_v1(**kwargs) -> Detector:
+    return OnnxDetector(WEIGHTS / "effnetlite0_sbi.v1", **kwargs)

@@ -1,0 +1,70 @@
+"""Link per-frame faces into tracks: one track id per person over time.
+
+Greedy association on box IoU, falling back to centre distance relative to face size
+(sampled frames can be half a second apart, so faces move between them). A track
+that goes unmatched for longer than ``max_gap_s`` ends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unswap.types import FaceObservation, Faces, Track
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix of boxes a (N, 4) and b (M, 4)."""
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)
+
+
+class FaceTracker:
+    """Feed ``update(frame_index, t, faces)`` in time order; read ``tracks`` at the end."""
+
+    def __init__(self, max_gap_s: float = 2.0, min_iou: float = 0.2, max_centre_shift: float = 0.6):
+        self.max_gap_s = max_gap_s
+        self.min_iou = min_iou
+        self.max_centre_shift = max_centre_shift
+        self.tracks: list[Track] = []
+
+    def update(self, frame_index: int, t: float, faces: Faces) -> list[int]:
+        """Assign each face a track id; returns the ids in the order of ``faces``."""
+        live = [tr for tr in self.tracks if t - tr.end_s <= self.max_gap_s]
+        ids = [-1] * len(faces)
+        if live and len(faces):
+            last = np.stack([tr.observations[-1].box for tr in live])
+            cost = _affinity(last, faces.boxes, self.min_iou, self.max_centre_shift)
+            while True:
+                i, j = np.unravel_index(np.argmax(cost), cost.shape)
+                if cost[i, j] <= 0:
+                    break
+                ids[j] = live[i].track_id
+                cost[i, :] = 0
+                cost[:, j] = 0
+        for j in range(len(faces)):
+            if ids[j] < 0:
+                self.tracks.append(Track(track_id=len(self.tracks)))
+                ids[j] = self.tracks[-1].track_id
+            self.tracks[ids[j]].observations.append(
+                FaceObservation(frame_index, t, faces.boxes[j].copy(), faces.landmarks[j].copy(), float(faces.scores[j]))
+            )
+        return ids
+
+
+def _affinity(prev: np.ndarray, cur: np.ndarray, min_iou: float, max_shift: float) -> np.ndarray:
+    """Score > 0 for plausible (previous, current) pairs; higher is better."""
+    iou = _iou(prev, cur)
+    pc = (prev[:, :2] + prev[:, 2:]) / 2
+    cc = (cur[:, :2] + cur[:, 2:]) / 2
+    size = np.sqrt((prev[:, 2] - prev[:, 0]) * (prev[:, 3] - prev[:, 1]))
+    shift = np.linalg.norm(pc[:, None] - cc[None], axis=2) / np.maximum(size[:, None], 1.0)
+    cur_size = np.sqrt((cur[:, 2] - cur[:, 0]) * (cur[:, 3] - cur[:, 1]))
+    ratio = cur_size[None, :] / np.maximum(size[:, None], 1.0)
+    close = (shift < max_shift) & (ratio > 0.6) & (ratio < 1.6)
+    return np.where(iou >= min_iou, 1.0 + iou, np.where(close, 1.0 - shift, 0.0))

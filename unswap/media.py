@@ -1,0 +1,310 @@
+"""Media decode, the first stage: what a file is (``probe``) and its upright frames (``frames``).
+
+Still images are read with Pillow, with EXIF orientation applied. Animated or multi-page
+images (GIF, animated WebP, multi-page TIFF) are treated as still images: only the first
+frame is used. Everything Pillow cannot identify is handed to PyAV (FFmpeg) as a video.
+
+Frames are (H, W, 3) uint8 RGB of the *upright* picture: EXIF orientation and the video
+display matrix (rotation metadata) are already applied, so boxes found on them are in
+upright-frame pixels. Mirroring in a display matrix is ignored; non-square pixels are not
+resampled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+import warnings
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Optional
+
+import av
+import av.error
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from unswap.types import Frame, MediaInfo
+
+__all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "MediaError", "frames", "probe"]
+
+PathLike = str | os.PathLike[str]
+
+DEFAULT_SAMPLE_FPS = 2.0
+"""Frames per second sampled from a video by default: 20 frames for a 10 s clip."""
+
+MAX_PIXELS = 100_000_000
+"""Largest upright frame accepted, in pixels (width * height): guards decompression bombs."""
+
+# Clockwise degrees that make an image upright, by EXIF orientation; the mirrored
+# orientations (2, 4, 5, 7) are mirrored too by exif_transpose, which a rotation cannot say.
+_EXIF_ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 270, 6: 90, 7: 90, 8: 270}
+
+# Formats Pillow identifies from the header but cannot decode; FFmpeg can.
+_PILLOW_IDENTIFY_ONLY = {"MPEG"}
+
+_log = logging.getLogger(__name__)
+
+
+class MediaError(Exception):
+    """A file that is not a readable image or video.
+
+    ``str()`` is one line saying why, without the path (callers print it); ``path`` names the file.
+    """
+
+    def __init__(self, reason: str, path: Optional[PathLike] = None) -> None:
+        super().__init__(reason)
+        self.path = None if path is None else str(path)
+
+
+def probe(path: PathLike) -> MediaInfo:
+    """What ``path`` is: image or video, upright size in pixels, and for videos fps, duration (s), frames.
+
+    A video's first frame is decoded to read its rotation, so a video that probes fine has at
+    least one decodable frame. Raises MediaError for anything that is not a readable image or
+    video, or whose frame is over MAX_PIXELS.
+    """
+    file = _readable_file(path)
+    image = _open_image(file)
+    if image is not None:
+        with image:
+            return _probe_image(file, image)
+    with _open_video(file) as container:
+        return _probe_video(file, container)
+
+
+def frames(
+    path: PathLike,
+    info: Optional[MediaInfo] = None,
+    *,
+    every_frame: bool = False,
+    sample_fps: float = DEFAULT_SAMPLE_FPS,
+    max_frames: Optional[int] = None,
+) -> Iterator[Frame]:
+    """Upright RGB frames of ``path``, in stream order.
+
+    An image gives one Frame(index=0, t=0.0). A video gives about ``sample_fps`` frames per
+    second, evenly spaced in time from its first frame, or all of them with ``every_frame``.
+    ``max_frames`` caps the count; when sampling, the step widens so the frames still span
+    the whole video (as far as its frame count is known). ``Frame.index`` is the 0-based
+    count of frames decoded before it (what FFmpeg's ``n`` and OpenCV's frame position
+    count, exact for variable frame rates too) and ``Frame.t`` its presentation time in
+    seconds from the first frame. A video that breaks off mid-stream (truncated, corrupt) ends after its last
+    decodable frame, with a logged warning; one with no decodable frame raises MediaError.
+    ``info`` is ``probe(path)``, passed to save probing again.
+    """
+    if sample_fps <= 0:
+        raise ValueError(f"sample_fps must be positive, not {sample_fps}")
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be at least 1, not {max_frames}")
+    if info is None:
+        info = probe(path)
+    if info.kind == "image":
+        return _image_frames(path)
+    return _video_frames(path, info, every_frame, sample_fps, max_frames)
+
+
+def _readable_file(path: PathLike) -> Path:
+    file = Path(path)
+    try:
+        st = file.stat()
+    except FileNotFoundError:
+        raise MediaError("no such file", path) from None
+    except OSError as err:
+        raise MediaError(f"cannot read file ({err.strerror or err})", path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise MediaError("is a directory", path)
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO or device could block or never end.
+        raise MediaError("not a regular file", path)
+    if st.st_size == 0:
+        raise MediaError("file is empty", path)
+    if not os.access(file, os.R_OK):
+        raise MediaError("cannot read file (permission denied)", path)
+    return file
+
+
+def _check_pixels(width: int, height: int, kind: str, path: Path) -> None:
+    if width * height > MAX_PIXELS:
+        raise MediaError(
+            f"{kind} is {width}x{height} pixels, over the {MAX_PIXELS / 1e6:g} megapixel limit", path
+        )
+
+
+# ---- images ----------------------------------------------------------------------------
+
+
+def _open_image(file: Path) -> Optional[Image.Image]:
+    """The lazily opened image (header read, pixels not decoded), or None if Pillow can't identify it."""
+    try:
+        with warnings.catch_warnings():
+            # Our own MAX_PIXELS check below is the limit; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(file)
+    except UnidentifiedImageError:
+        return None
+    except Image.DecompressionBombError as err:
+        # Pillow refuses (over twice its own limit) before its size is readable; its message has the count.
+        found = re.search(r"\((\d+) pixels\)", str(err))
+        size = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "too large"
+        raise MediaError(f"image is {size}, over the {MAX_PIXELS / 1e6:g} megapixel limit", file) from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise MediaError(f"image is corrupt ({err})", file) from None
+    if image.format in _PILLOW_IDENTIFY_ONLY:
+        image.close()
+        return None
+    try:
+        _check_pixels(image.width, image.height, "image", file)
+    except MediaError:
+        image.close()
+        raise
+    return image
+
+
+def _probe_image(file: Path, image: Image.Image) -> MediaInfo:
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except (OSError, SyntaxError, ValueError) as err:
+        raise MediaError(f"image is truncated or corrupt ({err})", file) from None
+    rotation = _EXIF_ROTATION.get(orientation, 0)
+    width, height = image.size
+    if rotation in (90, 270):
+        width, height = height, width
+    return MediaInfo(str(file), "image", width, height, rotation=rotation)
+
+
+def _image_frames(path: PathLike) -> Iterator[Frame]:
+    file = _readable_file(path)
+    image = _open_image(file)
+    if image is None:
+        raise MediaError("not an image Pillow can decode", file)
+    with image:
+        try:
+            upright = ImageOps.exif_transpose(image)
+            if upright.has_transparency_data:
+                # Transparent pixels hold arbitrary colour; show them as a white page would.
+                upright = Image.alpha_composite(
+                    Image.new("RGBA", upright.size, (255, 255, 255, 255)), upright.convert("RGBA")
+                )
+            rgb = np.array(upright.convert("RGB"), dtype=np.uint8)
+        except (OSError, SyntaxError, ValueError, EOFError) as err:
+            raise MediaError(f"image is truncated or corrupt ({err})", file) from None
+    yield Frame(index=0, t=0.0, image=rgb)
+
+
+# ---- videos ----------------------------------------------------------------------------
+
+
+def _open_video(file: Path) -> av.container.InputContainer:
+    try:
+        container = av.open(str(file), metadata_errors="replace")
+    except av.error.FFmpegError:
+        raise MediaError("not an image or video FFmpeg can decode", file) from None
+    if container.streams.best("video") is None:
+        container.close()
+        raise MediaError("has no video stream", file)
+    return container
+
+
+def _probe_video(file: Path, container: av.container.InputContainer) -> MediaInfo:
+    stream = container.streams.best("video")
+    first = next(_decoded(container, stream, file))
+    rotation = _clockwise_rotation(first)
+    width, height = first.width, first.height
+    if rotation in (90, 270):
+        width, height = height, width
+    _check_pixels(width, height, "video frame", file)
+
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if stream.duration is not None and stream.time_base is not None:
+        duration_s: Optional[float] = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration_s = container.duration / av.time_base
+    else:
+        duration_s = None
+    frame_count: Optional[int] = stream.frames or None
+    if not rate and frame_count and duration_s:
+        rate = Fraction(frame_count / duration_s)
+    if not rate:
+        raise MediaError("video has no frame rate", file)
+    fps = float(rate)
+    if frame_count is None and duration_s:
+        frame_count = max(1, round(duration_s * fps))
+    if duration_s is None and frame_count:
+        duration_s = frame_count / fps
+    return MediaInfo(str(file), "video", width, height, fps, duration_s, frame_count, rotation)
+
+
+def _clockwise_rotation(frame: av.VideoFrame) -> int:
+    """Clockwise degrees (0, 90, 180, 270) that make ``frame`` upright."""
+    # frame.rotation is the counter-clockwise angle the display matrix turns the picture by.
+    return (-round(frame.rotation / 90) * 90) % 360
+
+
+def _decoded(
+    container: av.container.InputContainer, stream: av.VideoStream, file: Path
+) -> Iterator[av.VideoFrame]:
+    """Every frame of ``stream`` in order, ending quietly where the stream breaks off.
+
+    Raises MediaError if not one frame decodes.
+    """
+    count = 0
+    try:
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                count += 1
+                yield frame
+    except av.error.FFmpegError as err:
+        if count == 0:
+            raise MediaError("video is truncated or corrupt: no frame decodes", file) from None
+        _log.warning("%s: video breaks off after %d frames: %s", file, count, err)
+        try:
+            # Frames already sent to a (multi-threaded) decoder are still good.
+            yield from stream.decode(None)
+        except av.error.FFmpegError:
+            pass
+    if count == 0:
+        raise MediaError("video is truncated or corrupt: no frame decodes", file)
+
+
+def _video_frames(
+    path: PathLike, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: Optional[int]
+) -> Iterator[Frame]:
+    file = _readable_file(path)
+    if info.fps is None:
+        info = probe(file)
+    fps = info.fps
+    step = 1.0 if every_frame else max(1.0, fps / sample_fps)
+    if max_frames is not None and not every_frame and info.frame_count:
+        step = max(step, info.frame_count / max_frames)
+    turns = -info.rotation // 90  # np.rot90 turns counter-clockwise
+
+    with _open_video(file) as container:
+        stream = container.streams.best("video")
+        stream.thread_type = "AUTO"
+        time_base = stream.time_base
+        origin = stream.start_time
+        wanted_k = 0  # the next frame wanted is int(wanted_k * step + 0.5)
+        produced = 0
+        for index, frame in enumerate(_decoded(container, stream, file)):
+            if index == 0 and frame.pts is not None:
+                origin = frame.pts if origin is None else min(origin, frame.pts)
+            if index < int(wanted_k * step + 0.5):
+                # Only chosen frames pay for the RGB conversion; decoding the rest is unavoidable.
+                continue
+            while int(wanted_k * step + 0.5) <= index:
+                wanted_k += 1
+            if frame.pts is None or origin is None or time_base is None:
+                t = index / fps
+            else:
+                t = float((frame.pts - origin) * time_base)
+            image = frame.to_ndarray(format="rgb24")
+            if turns % 4:
+                image = np.ascontiguousarray(np.rot90(image, turns))
+            yield Frame(index=index, t=t, image=image)
+            produced += 1
+            if max_frames is not None and produced >= max_frames:
+                return

@@ -1,0 +1,75 @@
+"""Export a training checkpoint to a shipped detector folder: ONNX + config.json.
+
+Calibration (Platt scaling) and the decision threshold are fitted on ``val`` only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from unswap.metrics import balanced_threshold, expected_calibration_error, summary
+from unswap.train.data import load_split_inputs
+from unswap.train.loop import _normalizer, predict_logits
+from unswap.train.model import build_effnetlite0
+from unswap.faces import align
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 50) -> tuple[float, float]:
+    """(a, b) maximising the likelihood of p = sigmoid(a * logit + b), by Newton steps."""
+    a, b = 1.0, 0.0
+    x, y = logits.astype(np.float64), labels.astype(np.float64)
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(a * x + b)))
+        g = np.array([np.sum((p - y) * x), np.sum(p - y)])
+        w = p * (1 - p) + 1e-9
+        h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
+        step = np.linalg.solve(h + 1e-6 * np.eye(2), g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(a), float(b)
+
+
+def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str) -> dict:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    cfg = state["config"]
+    model = build_effnetlite0(pretrained=False)
+    model.load_state_dict(state["model"])
+    model.set_swish(memory_efficient=False)
+    model.eval()
+    out.mkdir(parents=True, exist_ok=True)
+    size = cfg["input_size"]
+    torch.onnx.export(
+        model, torch.zeros(1, 3, size, size), str(out / "model.onnx"), input_names=["input"],
+        output_names=["logit"], dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}}, opset_version=17,
+        dynamo=False,
+    )
+    _, labels, x = load_split_inputs(faces_dir, "val", size)
+    logits = predict_logits(model, x, _normalizer(cfg, torch.device("cpu")), torch.device("cpu"))
+    a, b = fit_platt(logits, labels)
+    p = 1 / (1 + np.exp(-(a * logits + b)))
+    threshold = balanced_threshold(labels, p)
+    val = summary(labels, p, threshold)
+    val["ece_15"] = expected_calibration_error(labels, p)
+    config = {
+        "name": name,
+        "version": version,
+        "arch": "efficientnet-lite0",
+        "input_size": size,
+        "mean": cfg["mean"],
+        "std": cfg["std"],
+        "crop": {"side_per_scale": align.SIDE_PER_SCALE, "center_below": align.CENTER_BELOW},
+        "calibration": {"method": "platt", "a": a, "b": b, "fitted_on": "val"},
+        "threshold": threshold,
+        "threshold_rule": "maximum balanced accuracy on val",
+        "uncertain_margin": 0.0,
+        "training": {"config": cfg, "step": state["step"], "data": "real faces of the shared DFDC train split + self-blended images"},
+        "metrics": {"val": val},
+        "license": "weights trained on DFDC data: research and non-commercial use only",
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return config
