@@ -1,8 +1,8 @@
 import itertools
 
 import numpy as np
-
 from conftest import shared
+
 from unswap.faces.align import crop, crop_box, resize_crop
 from unswap.faces.detect import detect_faces
 from unswap.facesets import iter_split

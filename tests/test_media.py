@@ -2,50 +2,26 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from conftest import shared
+from media_files import (
+    FPS,
+    N_FRAMES,
+    H,
+    W,
+    level,
+    not_media,
+    png_claiming,
+    rgb,
+    write_video,
+)
 from PIL import ExifTags, Image
 
 from unswap.media import DEFAULT_SAMPLE_FPS, MediaError, frames, probe
 from unswap.types import MediaInfo
-
-VIDEO_CODEC = "libx264" if "libx264" in av.codecs_available else "mpeg4"
-N_FRAMES, FPS, W, H = 50, 25, 64, 48
-
-
-def _rgb(h: int = 30, w: int = 40, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-
-def _level(index: int) -> int:
-    """Grey level painted on video frame ``index``, so a decoded frame shows which one it is."""
-    return 20 + 4 * index
-
-
-def _write_video(path: Path, *, rotation: int = 0, faststart: bool = True) -> Path:
-    """A 2 s, 25 fps, 64x48 clip: frame i is grey _level(i) with a white top-left quadrant
-    and a seeded noise strip at the bottom (so the file has some bulk to truncate).
-    ``rotation`` is PyAV's display rotation, counter-clockwise degrees."""
-    rng = np.random.default_rng(0)
-    options = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(path), "w", options=options) as out:
-        stream = out.add_stream(VIDEO_CODEC, rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-        if rotation:
-            stream.set_display_rotation(rotation)
-        for i in range(N_FRAMES):
-            img = np.full((H, W, 3), _level(i), np.uint8)
-            img[: H // 2, : W // 2] = 255
-            img[-8:] = rng.integers(0, 256, (8, W, 3), dtype=np.uint8)
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
-        out.mux(stream.encode())
-    return path
 
 
 def _grey(frame_image: np.ndarray) -> float:
@@ -55,7 +31,7 @@ def _grey(frame_image: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory) -> Path:
-    return _write_video(tmp_path_factory.mktemp("media") / "clip.mp4")
+    return write_video(tmp_path_factory.mktemp("media") / "clip.mp4")
 
 
 def _bright_quadrant(image: np.ndarray) -> str:
@@ -69,7 +45,7 @@ def _bright_quadrant(image: np.ndarray) -> str:
 
 @pytest.mark.parametrize("ext, lossless", [("jpg", False), ("png", True), ("webp", True)])
 def test_still_image_gives_one_upright_rgb_frame(tmp_path, ext, lossless):
-    pixels = _rgb()
+    pixels = rgb()
     path = tmp_path / f"img.{ext}"
     Image.fromarray(pixels).save(path, **({"lossless": True} if ext == "webp" else {}))
 
@@ -108,16 +84,6 @@ def test_animated_gif_uses_its_first_frame(tmp_path):
     assert tuple(frame.image[0, 0]) == colours[0]
 
 
-def _png_claiming(path: Path, width: int, height: int) -> Path:
-    """A small valid PNG whose IHDR (with a fixed CRC) claims ``width`` x ``height``."""
-    Image.fromarray(_rgb(8, 8)).save(path)
-    data = bytearray(path.read_bytes())
-    data[16:24] = struct.pack(">II", width, height)  # IHDR data starts after signature, length, type
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
-    path.write_bytes(bytes(data))
-    return path
-
-
 @pytest.mark.parametrize(
     "width, height, says",
     [
@@ -126,7 +92,7 @@ def _png_claiming(path: Path, width: int, height: int) -> Path:
     ],
 )
 def test_decompression_bomb_is_refused_from_the_header(tmp_path, width, height, says):
-    path = _png_claiming(tmp_path / "bomb.png", width, height)
+    path = png_claiming(tmp_path / "bomb.png", width, height)
     with pytest.raises(MediaError, match=says):
         probe(path)
     with pytest.raises(MediaError, match=says):
@@ -150,7 +116,7 @@ def test_every_frame_has_its_true_index_and_time(video):
     assert [f.t for f in got] == pytest.approx([i / FPS for i in range(N_FRAMES)], abs=1e-6)
     for f in got:
         assert f.image.shape == (H, W, 3)
-        assert _grey(f.image) == pytest.approx(_level(f.index), abs=4)
+        assert _grey(f.image) == pytest.approx(level(f.index), abs=4)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +135,7 @@ def test_sampling_picks_frames_evenly_in_time(video, kwargs, indexes):
     assert [f.index for f in got] == indexes
     for f in got:
         assert f.t == pytest.approx(f.index / FPS, abs=1e-6)
-        assert _grey(f.image) == pytest.approx(_level(f.index), abs=4)
+        assert _grey(f.image) == pytest.approx(level(f.index), abs=4)
 
 
 @pytest.mark.parametrize(
@@ -177,7 +143,7 @@ def test_sampling_picks_frames_evenly_in_time(video, kwargs, indexes):
     [(90, 270, "bl"), (-90, 90, "tr"), (180, 180, "br")],
 )
 def test_rotated_video_frames_are_upright(tmp_path, ccw, rotation, quadrant):
-    path = _write_video(tmp_path / "rotated.mp4", rotation=ccw)
+    path = write_video(tmp_path / "rotated.mp4", rotation=ccw)
     info = probe(path)
     upright = (W, H) if rotation == 180 else (H, W)
     assert (info.width, info.height, info.rotation) == (*upright, rotation)
@@ -194,7 +160,7 @@ def test_truncated_video_ends_after_the_frames_that_decode(tmp_path, video):
     got = list(frames(path, every_frame=True))
     assert 0 < len(got) < N_FRAMES
     assert [f.index for f in got] == list(range(len(got)))
-    assert _grey(got[-1].image) == pytest.approx(_level(got[-1].index), abs=4)
+    assert _grey(got[-1].image) == pytest.approx(level(got[-1].index), abs=4)
 
 
 def test_damaged_packet_ends_iteration_after_the_frames_that_decode(tmp_path, video, caplog):
@@ -219,7 +185,7 @@ def test_video_with_index_but_no_frame_data_is_refused(tmp_path, video):
 
 
 def test_truncated_video_without_its_index_is_refused(tmp_path):
-    full = _write_video(tmp_path / "moov_at_end.mp4", faststart=False)
+    full = write_video(tmp_path / "moov_at_end.mp4", faststart=False)
     path = tmp_path / "cut.mp4"
     path.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     with pytest.raises(MediaError, match="not an image or video FFmpeg can decode"):
@@ -227,21 +193,6 @@ def test_truncated_video_without_its_index_is_refused(tmp_path):
 
 
 # ---- what is not media ----------------------------------------------------------------
-
-
-def _not_media(tmp_path: Path, case: str) -> Path:
-    if case == "text":
-        path = tmp_path / "x.mp4"
-        path.write_text("this is not a video\n" * 20)
-    elif case == "empty":
-        path = tmp_path / "empty.jpg"
-        path.touch()
-    elif case == "directory":
-        path = tmp_path / "folder.mp4"
-        path.mkdir()
-    else:
-        path = tmp_path / "missing.mp4"
-    return path
 
 
 @pytest.mark.parametrize(
@@ -254,7 +205,7 @@ def _not_media(tmp_path: Path, case: str) -> Path:
     ],
 )
 def test_what_is_not_media_gives_one_clear_line(tmp_path, case, says):
-    path = _not_media(tmp_path, case)
+    path = not_media(tmp_path, case)
     with pytest.raises(MediaError) as err:
         probe(path)
     assert str(err.value) == says

@@ -49,3 +49,24 @@ def test_balanced_threshold_separates():
 def test_auc_needs_both_classes():
     with pytest.raises(ValueError):
         metrics.roc_auc([1, 1], [0.2, 0.3])
+
+
+def test_platt_recovers_a_known_calibration():
+    from unswap.calibrate import fit_platt
+    from unswap.detectors.base import sigmoid
+
+    rng = np.random.default_rng(2)
+    z = rng.normal(0, 3, 20_000)
+    y = rng.uniform(0, 1, z.size) < sigmoid(0.5 * z - 1.0)
+    a, b = fit_platt(z, y)
+    assert a == pytest.approx(0.5, abs=0.05) and b == pytest.approx(-1.0, abs=0.08)
+
+
+def test_platt_is_stable_on_separable_and_useless_scores():
+    from unswap.calibrate import fit_platt
+
+    y = np.r_[np.zeros(100), np.ones(100)]
+    a, b = fit_platt(np.r_[np.full(100, -50.0), np.full(100, 50.0)], y)
+    assert np.isfinite([a, b]).all() and a > 0
+    a, b = fit_platt(np.random.default_rng(0).normal(0, 1, 200), y)
+    assert abs(a) < 0.5 and abs(b) < 0.5

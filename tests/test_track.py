@@ -37,3 +37,18 @@ def test_frames_without_faces_are_fine():
     tr = FaceTracker()
     assert tr.update(0, 0.0, Faces.empty()) == []
     assert tr.tracks == []
+
+
+def test_fast_face_across_sampled_frames_stays_one_track():
+    # a 50 px face moving 45 px every half second (seen in a shared DFDC face track)
+    tr = FaceTracker()
+    for k in range(6):
+        x = 250 - 45 * k
+        tr.update(15 * k, 0.5 * k, _faces([x, 10, x + 50, 70]))
+    assert len(tr.tracks) == 1
+
+
+def test_the_same_jump_within_one_frame_is_a_new_face():
+    tr = FaceTracker()
+    tr.update(0, 0.0, _faces([250, 10, 300, 70]))
+    assert tr.update(1, 1 / 30, _faces([160, 10, 210, 70])) == [1]

@@ -16,6 +16,11 @@ import numpy as np
 from unswap.faces.align import crop, crop_box, resize_crop
 
 
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function without overflow for large |z|."""
+    return np.exp(-np.logaddexp(0.0, -np.asarray(z, np.float64)))
+
+
 @dataclass(frozen=True)
 class DetectorConfig:
     """What a checkpoint folder's ``config.json`` says about its weights."""
@@ -84,8 +89,7 @@ class Detector(ABC):
 
     def postprocess(self, logits: np.ndarray) -> np.ndarray:
         """Raw logits -> calibrated p_fake in 0..1 (Platt scaling fitted on val)."""
-        z = self.config.platt_a * np.asarray(logits, np.float64) + self.config.platt_b
-        return 1.0 / (1.0 + np.exp(-z))
+        return sigmoid(self.config.platt_a * np.asarray(logits, np.float64) + self.config.platt_b)
 
     def score(self, crops: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """(N, S, S, 3) uint8 crops -> (N,) calibrated p_fake."""

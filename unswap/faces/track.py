@@ -1,8 +1,8 @@
 """Link per-frame faces into tracks: one track id per person over time.
 
 Greedy association on box IoU, falling back to centre distance relative to face size
-(sampled frames can be half a second apart, so faces move between them). A track
-that goes unmatched for longer than ``max_gap_s`` ends.
+(sampled frames can be half a second apart, and a face can cross its own width in
+that time). A track that goes unmatched for longer than ``max_gap_s`` ends.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class FaceTracker:
     """Feed ``update(frame_index, t, faces)`` in time order; read ``tracks`` at the end."""
 
-    def __init__(self, max_gap_s: float = 2.0, min_iou: float = 0.2, max_centre_shift: float = 0.6):
+    def __init__(self, max_gap_s: float = 2.0, min_iou: float = 0.2, shift: float = 0.5, shift_per_s: float = 2.0):
+        """Centres may move ``shift + shift_per_s * dt`` face sizes between frames dt s apart."""
         self.max_gap_s = max_gap_s
         self.min_iou = min_iou
-        self.max_centre_shift = max_centre_shift
+        self.shift = shift
+        self.shift_per_s = shift_per_s
         self.tracks: list[Track] = []
 
     def update(self, frame_index: int, t: float, faces: Faces) -> list[int]:
@@ -39,7 +41,8 @@ class FaceTracker:
         ids = [-1] * len(faces)
         if live and len(faces):
             last = np.stack([tr.observations[-1].box for tr in live])
-            cost = _affinity(last, faces.boxes, self.min_iou, self.max_centre_shift)
+            dt = t - np.array([tr.end_s for tr in live])
+            cost = _affinity(last, faces.boxes, self.min_iou, self.shift + self.shift_per_s * dt)
             while True:
                 i, j = np.unravel_index(np.argmax(cost), cost.shape)
                 if cost[i, j] <= 0:
@@ -57,8 +60,11 @@ class FaceTracker:
         return ids
 
 
-def _affinity(prev: np.ndarray, cur: np.ndarray, min_iou: float, max_shift: float) -> np.ndarray:
-    """Score > 0 for plausible (previous, current) pairs; higher is better."""
+def _affinity(prev: np.ndarray, cur: np.ndarray, min_iou: float, max_shift: np.ndarray) -> np.ndarray:
+    """Score > 0 for plausible (previous, current) pairs; higher is better.
+
+    ``max_shift`` (len(prev),) is each previous face's allowed centre shift in face sizes.
+    """
     iou = _iou(prev, cur)
     pc = (prev[:, :2] + prev[:, 2:]) / 2
     cc = (cur[:, :2] + cur[:, 2:]) / 2
@@ -66,5 +72,6 @@ def _affinity(prev: np.ndarray, cur: np.ndarray, min_iou: float, max_shift: floa
     shift = np.linalg.norm(pc[:, None] - cc[None], axis=2) / np.maximum(size[:, None], 1.0)
     cur_size = np.sqrt((cur[:, 2] - cur[:, 0]) * (cur[:, 3] - cur[:, 1]))
     ratio = cur_size[None, :] / np.maximum(size[:, None], 1.0)
-    close = (shift < max_shift) & (ratio > 0.6) & (ratio < 1.6)
-    return np.where(iou >= min_iou, 1.0 + iou, np.where(close, 1.0 - shift, 0.0))
+    limit = np.asarray(max_shift, np.float64)[:, None]
+    close = (shift < limit) & (ratio > 0.6) & (ratio < 1.6)
+    return np.where(iou >= min_iou, 1.0 + iou, np.where(close, 1.0 - shift / limit, 0.0))

@@ -8,30 +8,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from unswap.calibrate import fit_platt
+from unswap.detectors.base import sigmoid
+from unswap.faces import align
 from unswap.metrics import balanced_threshold, expected_calibration_error, summary
 from unswap.train.data import load_split_inputs
 from unswap.train.loop import _normalizer, predict_logits
 from unswap.train.model import build_effnetlite0
-from unswap.faces import align
-
-
-def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 50) -> tuple[float, float]:
-    """(a, b) maximising the likelihood of p = sigmoid(a * logit + b), by Newton steps."""
-    a, b = 1.0, 0.0
-    x, y = logits.astype(np.float64), labels.astype(np.float64)
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-(a * x + b)))
-        g = np.array([np.sum((p - y) * x), np.sum(p - y)])
-        w = p * (1 - p) + 1e-9
-        h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
-        step = np.linalg.solve(h + 1e-6 * np.eye(2), g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(a), float(b)
 
 
 def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str) -> dict:
@@ -51,7 +36,7 @@ def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str
     _, labels, x = load_split_inputs(faces_dir, "val", size)
     logits = predict_logits(model, x, _normalizer(cfg, torch.device("cpu")), torch.device("cpu"))
     a, b = fit_platt(logits, labels)
-    p = 1 / (1 + np.exp(-(a * logits + b)))
+    p = sigmoid(a * logits + b)
     threshold = balanced_threshold(labels, p)
     val = summary(labels, p, threshold)
     val["ece_15"] = expected_calibration_error(labels, p)

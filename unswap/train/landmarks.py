@@ -6,8 +6,8 @@ misses get the mean landmark layout of the crops where it succeeded.
 
 from __future__ import annotations
 
-import numpy as np
 import cv2
+import numpy as np
 
 from unswap.faces.detect import detect_faces
 

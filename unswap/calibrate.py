@@ -1,0 +1,31 @@
+"""Calibration of detector logits into probabilities, fitted on the ``val`` split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unswap.detectors.base import sigmoid
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 100) -> tuple[float, float]:
+    """(a, b) maximising the likelihood of p = sigmoid(a * logit + b): damped Newton steps."""
+    x, y = logits.astype(np.float64), labels.astype(np.float64)
+
+    def nll(a: float, b: float) -> float:
+        z = a * x + b
+        return float(np.sum(np.logaddexp(0.0, z) - y * z))
+
+    a, b = 1.0, 0.0
+    for _ in range(iters):
+        p = sigmoid(a * x + b)
+        g = np.array([np.sum((p - y) * x), np.sum(p - y)])
+        w = p * (1 - p) + 1e-12
+        h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
+        step = np.linalg.solve(h + 1e-6 * np.eye(2), g)
+        t, before = 1.0, nll(a, b)
+        while nll(a - t * step[0], b - t * step[1]) > before and t > 1e-6:
+            t /= 2
+        a, b = a - t * step[0], b - t * step[1]
+        if np.abs(t * step).max() < 1e-9:
+            break
+    return float(a), float(b)
