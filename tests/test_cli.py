@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import tarfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import SAMPLE, shared
 from media_files import not_media, png_claiming, write_video

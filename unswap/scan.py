@@ -17,6 +17,7 @@ from unswap.detectors import DEFAULT_DETECTOR, Detector, create_detector
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
 from unswap.media import DEFAULT_SAMPLE_FPS, MediaError, frames, probe
+from unswap.prefetch import prefetch
 from unswap.types import MediaInfo, Track
 
 
@@ -79,7 +80,8 @@ class Scanner:
                 tracker.tracks[tid].observations[k].p_fake = float(p)
             pending.clear()
 
-        for frame in frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames):
+        decoded = frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames)
+        for frame in prefetch(decoded):
             n_frames += 1
             faces = detect_faces(frame.image, cfg.min_face_confidence)
             if len(faces):

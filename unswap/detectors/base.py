@@ -21,6 +21,20 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -np.asarray(z, np.float64)))
 
 
+def golden_crops(size: int) -> np.ndarray:
+    """Fixed inputs for export-equivalence checks, (3, size, size, 3) uint8: the bundled
+    sample's face, its mirror image, and seeded noise."""
+    import cv2
+
+    from unswap.faces.detect import detect_faces
+
+    sample = Path(__file__).parents[1] / "samples" / "astronaut.jpg"
+    img = np.ascontiguousarray(cv2.imread(str(sample))[:, :, ::-1])
+    face = crop(img, crop_box(detect_faces(img).landmarks[0]), size)
+    noise = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    return np.stack([face, face[:, ::-1], noise])
+
+
 @dataclass(frozen=True)
 class DetectorConfig:
     """What a checkpoint folder's ``config.json`` says about its weights."""

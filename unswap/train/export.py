@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from unswap.calibrate import fit_platt
-from unswap.detectors.base import sigmoid
+from unswap.detectors.base import golden_crops, sigmoid
 from unswap.faces import align
 from unswap.metrics import balanced_threshold, expected_calibration_error, summary
 from unswap.train.data import load_split_inputs
@@ -33,8 +33,11 @@ def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str
         output_names=["logit"], dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}}, opset_version=17,
         dynamo=False,
     )
+    normalize = _normalizer(cfg, torch.device("cpu"))
+    golden = golden_crops(size).transpose(0, 3, 1, 2).copy()
+    golden_logits = predict_logits(model, golden, normalize, torch.device("cpu"))
     _, labels, x = load_split_inputs(faces_dir, "val", size)
-    logits = predict_logits(model, x, _normalizer(cfg, torch.device("cpu")), torch.device("cpu"))
+    logits = predict_logits(model, x, normalize, torch.device("cpu"))
     a, b = fit_platt(logits, labels)
     p = sigmoid(a * logits + b)
     threshold = balanced_threshold(labels, p)
@@ -54,6 +57,7 @@ def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str
         "uncertain_margin": 0.0,
         "training": {"config": cfg, "step": state["step"], "data": "real faces of the shared DFDC train split + self-blended images"},
         "metrics": {"val": val},
+        "export_check": {"inputs": "unswap.detectors.base.golden_crops", "torch_logits": golden_logits.tolist()},
         "license": "weights trained on DFDC data: research and non-commercial use only",
     }
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")

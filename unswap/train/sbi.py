@@ -54,21 +54,28 @@ def face_mask(shape: tuple[int, int], landmarks: np.ndarray, rng: np.random.Gene
 
 
 def jitter_source(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The copy that gets blended in: colour, frequency and geometry jitter."""
+    """The copy that gets blended in: colour, frequency and geometry jitter.
+
+    Frequency jitter is a blur, a sharpen or a low-resolution round trip: face-swap
+    tools render the new face at a lower resolution than the frame around it.
+    """
     h, w = image.shape[:2]
     out = image.astype(np.float32)
     # colour: per-channel gain and shift, global brightness/contrast
-    out = out * rng.uniform(0.9, 1.1, 3) + rng.uniform(-12, 12, 3)
+    out = out * rng.uniform(0.88, 1.12, 3) + rng.uniform(-15, 15, 3)
     mean = out.mean()
     out = (out - mean) * rng.uniform(0.85, 1.15) + mean + rng.uniform(-12, 12)
     out = np.clip(out, 0, 255).astype(np.uint8)
-    # frequency: blur or sharpen
     r = rng.random()
-    if r < 0.35:
+    if r < 0.25:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.4))
-    elif r < 0.7:
+    elif r < 0.5:
         blur = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.8, 1.6))
         out = cv2.addWeighted(out, 1 + rng.uniform(0.3, 1.0), blur, -rng.uniform(0.3, 1.0), 0)
+    elif r < 0.85:
+        f = rng.uniform(0.25, 0.6)
+        small = cv2.resize(out, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR if rng.random() < 0.5 else cv2.INTER_CUBIC)
     # geometry: small scale and shift
     s = rng.uniform(0.95, 1.05)
     tx, ty = rng.uniform(-0.03, 0.03, 2) * np.array([w, h])

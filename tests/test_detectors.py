@@ -1,0 +1,45 @@
+"""Every registered detector: output shape and range, determinism, export equivalence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from unswap.detectors import create_detector, list_detectors
+from unswap.detectors.base import golden_crops
+from unswap.faces import align
+
+
+@pytest.fixture(scope="module", params=list_detectors())
+def det(request):
+    return create_detector(request.param)
+
+
+def test_scores_have_one_probability_per_crop(det):
+    s = det.config.input_size
+    crops = np.random.default_rng(0).integers(0, 256, (5, s, s, 3), dtype=np.uint8)
+    p = det.score(crops, batch_size=2)
+    assert p.shape == (5,) and ((0 <= p) & (p <= 1)).all()
+    assert det.score(crops[:0]).shape == (0,)
+
+
+def test_scores_are_deterministic_and_batch_independent(det):
+    g = golden_crops(det.config.input_size)
+    a = det.score(g, batch_size=3)
+    b = np.concatenate([det.score(g[i : i + 1]) for i in range(3)])
+    assert np.allclose(a, b, atol=1e-5)
+
+
+def test_onnx_matches_the_torch_model_it_was_exported_from(det):
+    check = json.loads((det.folder / "config.json").read_text()).get("export_check")
+    if check is None:
+        pytest.skip(f"{det.id} ships no export check")
+    logits = det.forward(det.preprocess(golden_crops(det.config.input_size)))
+    assert np.allclose(logits, check["torch_logits"], atol=2e-3)
+
+
+def test_config_crop_geometry_is_the_one_the_scan_path_uses(det):
+    assert det.config.side_per_scale == align.SIDE_PER_SCALE
+    assert det.config.center_below == align.CENTER_BELOW
