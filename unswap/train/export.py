@@ -24,7 +24,6 @@ def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str
     cfg = state["config"]
     model = build_effnetlite0(pretrained=False)
     model.load_state_dict(state["model"])
-    model.set_swish(memory_efficient=False)
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     size = cfg["input_size"]
