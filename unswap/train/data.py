@@ -43,8 +43,9 @@ def load_train_faces(faces_dir: Path, cache: Path) -> tuple[list[bytes], np.ndar
 class BlendPairs(torch.utils.data.Dataset):
     """Item i: uint8 (2, 3, S, S) tensor [real, self-blend] and labels [0, 1]."""
 
-    def __init__(self, jpegs: list[bytes], landmarks: np.ndarray, size: int, seed: int):
+    def __init__(self, jpegs: list[bytes], landmarks: np.ndarray, size: int, seed: int, degrade_args: dict | None = None):
         self.jpegs, self.landmarks, self.size, self.seed = jpegs, landmarks, size, seed
+        self.degrade_args = degrade_args or {}
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -61,7 +62,7 @@ class BlendPairs(torch.utils.data.Dataset):
         for im in (real, fake):
             if rng.random() < 0.5:
                 im = im[:, ::-1]
-            im = degrade(np.ascontiguousarray(im), rng)
+            im = degrade(np.ascontiguousarray(im), rng, **self.degrade_args)
             pair.append(resize_crop(im, self.size))
         x = torch.from_numpy(np.stack(pair)).permute(0, 3, 1, 2).contiguous()
         return x, torch.tensor([0.0, 1.0])

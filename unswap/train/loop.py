@@ -60,7 +60,8 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
 
     jpegs, lms = load_train_faces(faces_dir, out_dir / "landmarks_train.npz")
     size = cfg["input_size"]
-    data = BlendPairs(jpegs, lms, size, cfg["seed"])
+    degrade_args = {k: cfg[k] for k in ("downscale_p", "downscale") if k in cfg}
+    data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args)
     val_keys, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
     normalize = _normalizer(cfg, dev)
 

@@ -106,12 +106,19 @@ def self_blend(
     return blend(inner, outer, mask), mask
 
 
-def degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Post-processing seen in the wild, applied alike to real and blended faces."""
+def degrade(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    downscale_p: float = 0.3,
+    downscale: tuple[float, float] = (0.4, 0.8),
+) -> np.ndarray:
+    """Post-processing seen in the wild, applied alike to real and blended faces:
+    a low-resolution round trip (probability ``downscale_p``, size factor in
+    ``downscale``), JPEG at quality 40-95, noise."""
     out = image
-    if rng.random() < 0.3:
+    if rng.random() < downscale_p:
         h, w = out.shape[:2]
-        f = rng.uniform(0.4, 0.8)
+        f = rng.uniform(*downscale)
         small = cv2.resize(out, (max(8, int(w * f)), max(8, int(h * f))), interpolation=cv2.INTER_AREA)
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.5:
