@@ -89,11 +89,13 @@ def frames(
     An image gives one Frame(index=0, t=0.0). A video gives about ``sample_fps`` frames per
     second, evenly spaced in time from its first frame, or all of them with ``every_frame``.
     ``max_frames`` caps the count; when sampling, the step widens so the frames still span
-    the whole video (as far as its frame count is known). ``Frame.index`` is the 0-based
-    count of frames decoded before it (what FFmpeg's ``n`` and OpenCV's frame position
-    count, exact for variable frame rates too) and ``Frame.t`` its presentation time in
-    seconds from the first frame. A video that breaks off mid-stream (truncated, corrupt) ends after its last
-    decodable frame, with a logged warning; one with no decodable frame raises MediaError.
+    the whole video (as far as its frame count is known). ``Frame.t`` is the presentation
+    time in seconds from the first frame. With ``every_frame`` (or a sampling step under
+    two frames) ``Frame.index`` is the 0-based count of frames before it (FFmpeg's ``n``,
+    exact for variable frame rates too); when sampling skips undecoded non-reference
+    frames it is ``round(t * fps)``, the same number for constant-rate video. A video that
+    breaks off mid-stream (truncated, corrupt) ends after its last decodable frame, with a
+    logged warning; one with no decodable frame raises MediaError.
     ``info`` is ``probe(path)``, passed to save probing again.
     """
     if sample_fps <= 0:

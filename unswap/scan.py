@@ -5,7 +5,7 @@ Stages: media decode -> face detect -> track -> crop -> score -> aggregate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -44,7 +44,6 @@ class ScanResult:
     detector: str
     threshold: float
     tool_version: str = __version__
-    extra: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
