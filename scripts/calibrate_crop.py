@@ -14,16 +14,10 @@ import itertools
 import numpy as np
 
 from unswap.faces.align import CENTER_BELOW, SIDE_PER_SCALE, crop_box, face_scale
+from unswap.faces.track import box_iou
 from unswap.facesets import iter_split
 from unswap.paths import shared_data_dir
 from unswap.train.landmarks import crop_landmarks
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def main() -> None:
@@ -42,7 +36,7 @@ def main() -> None:
         eyes, mouth = (lm[0] + lm[1]) / 2, (lm[3] + lm[4]) / 2
         sides.append(w / s)
         below.append((h / 2 - (eyes[1] + mouth[1]) / 2) / s)
-        found.append(iou(crop_box(lm), np.array([0, 0, w, h])))
+        found.append(box_iou(crop_box(lm), [0, 0, w, h])[0, 0])
     print(f"faces found: {len(sides)} of {args.n}")
     print(f"SIDE_PER_SCALE median {np.median(sides):.3f} (IQR {np.percentile(sides, 25):.3f}-{np.percentile(sides, 75):.3f})")
     print(f"CENTER_BELOW   median {np.median(below):.3f}")

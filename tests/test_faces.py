@@ -5,15 +5,9 @@ from conftest import shared
 
 from unswap.faces.align import crop, crop_box, resize_crop
 from unswap.faces.detect import detect_faces
+from unswap.faces.track import box_iou
 from unswap.facesets import iter_split
 from unswap.train.landmarks import crop_landmarks
-
-
-def _iou(a, b):
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def test_sample_photo_has_one_face_with_landmarks_inside_its_box(sample_rgb):
@@ -56,7 +50,7 @@ def test_scan_crop_geometry_matches_the_training_crops():
         img = s.decode()
         lm = crop_landmarks(img)
         if lm is not None:
-            ious.append(_iou(crop_box(lm), [0, 0, img.shape[1], img.shape[0]]))
+            ious.append(box_iou(crop_box(lm), [0, 0, img.shape[1], img.shape[0]])[0, 0])
     assert len(ious) >= 55
     assert np.median(ious) > 0.75
 

@@ -52,3 +52,10 @@ def test_the_same_jump_within_one_frame_is_a_new_face():
     tr = FaceTracker()
     tr.update(0, 0.0, _faces([250, 10, 300, 70]))
     assert tr.update(1, 1 / 30, _faces([160, 10, 210, 70])) == [1]
+
+
+def test_box_iou_of_known_overlaps():
+    from unswap.faces.track import box_iou
+
+    m = box_iou([[0, 0, 10, 10], [20, 20, 30, 30]], [[5, 0, 15, 10], [0, 0, 10, 10]])
+    assert np.allclose(m, [[50 / 150, 1.0], [0.0, 0.0]])

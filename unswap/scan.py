@@ -16,7 +16,7 @@ from unswap.aggregate import Verdict, file_verdict, score_tracks
 from unswap.detectors import DEFAULT_DETECTOR, Detector, create_detector
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
-from unswap.media import DEFAULT_SAMPLE_FPS, MediaError, frames, probe
+from unswap.media import DEFAULT_SAMPLE_FPS, frames, probe
 from unswap.prefetch import prefetch
 from unswap.types import MediaInfo, Track
 
@@ -95,8 +95,6 @@ class Scanner:
             if progress:
                 progress(n_frames, expected)
         flush()
-        if n_frames == 0:
-            raise MediaError("no frame could be decoded")
         c = det.config
         score_tracks(tracker.tracks, c.threshold, c.uncertain_margin)
         verdict = file_verdict(tracker.tracks, c.threshold, c.uncertain_margin, min_track_frames=min(2, n_frames))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +50,6 @@ class DetectorConfig:
     platt_b: float = 0.0
     threshold: float = 0.5
     uncertain_margin: float = 0.0
-    extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_file(cls, path: Path) -> "DetectorConfig":
@@ -67,7 +66,6 @@ class DetectorConfig:
             platt_b=float(raw.get("calibration", {}).get("b", 0.0)),
             threshold=float(raw["threshold"]),
             uncertain_margin=float(raw.get("uncertain_margin", 0.0)),
-            extra={k: raw[k] for k in raw if k in ("training", "metrics", "license")},
         )
 
 

@@ -12,8 +12,10 @@ import numpy as np
 from unswap.types import FaceObservation, Faces, Track
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix of boxes a (N, 4) and b (M, 4)."""
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) IoU matrix of [x0, y0, x1, y1] boxes a (N, 4) and b (M, 4)."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
     x0 = np.maximum(a[:, None, 0], b[None, :, 0])
     y0 = np.maximum(a[:, None, 1], b[None, :, 1])
     x1 = np.minimum(a[:, None, 2], b[None, :, 2])
@@ -65,7 +67,7 @@ def _affinity(prev: np.ndarray, cur: np.ndarray, min_iou: float, max_shift: np.n
 
     ``max_shift`` (len(prev),) is each previous face's allowed centre shift in face sizes.
     """
-    iou = _iou(prev, cur)
+    iou = box_iou(prev, cur)
     pc = (prev[:, :2] + prev[:, 2:]) / 2
     cc = (cur[:, :2] + cur[:, 2:]) / 2
     size = np.sqrt((prev[:, 2] - prev[:, 0]) * (prev[:, 3] - prev[:, 1]))
