@@ -50,3 +50,25 @@ def test_degrade_keeps_shape_and_type():
     for s in range(10):
         out = degrade(img, np.random.default_rng(s))
         assert out.shape == img.shape and out.dtype == np.uint8
+
+
+def test_grown_masks_reach_further_out_than_plain_ones():
+    plain = [face_mask((224, 224), LANDMARKS, np.random.default_rng(s)).sum() for s in range(40)]
+    grown = [face_mask((224, 224), LANDMARKS, np.random.default_rng(s), large_p=1.0).sum() for s in range(40)]
+    assert np.mean(grown) > 1.3 * np.mean(plain)
+
+
+def test_training_pairs_carry_the_blend_mask_as_region_target(tmp_path):
+    torch = __import__("pytest").importorskip("torch")
+    import cv2
+
+    from unswap.train.data import BlendPairs
+
+    _, jpg = cv2.imencode(".jpg", _face(3))
+    pairs = BlendPairs([jpg.tobytes()], LANDMARKS[None], size=160, seed=0, mask_stride=16)
+    x, y, m = pairs[0]
+    assert x.shape == (2, 3, 160, 160) and x.dtype == torch.uint8
+    assert y.tolist() == [0.0, 1.0]
+    assert m.shape == (2, 10, 10)
+    assert m[0].abs().max() == 0  # the real face: nothing blended
+    assert m[1].max() > 0.2 and m[1][0, 0] < 0.05  # the self-blend: face yes, corner no

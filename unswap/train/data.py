@@ -41,11 +41,17 @@ def load_train_faces(faces_dir: Path, cache: Path) -> tuple[list[bytes], np.ndar
 
 
 class BlendPairs(torch.utils.data.Dataset):
-    """Item i: uint8 (2, 3, S, S) tensor [real, self-blend] and labels [0, 1]."""
+    """Item i: uint8 (2, 3, S, S) tensor [real, self-blend], labels [0, 1] and float
+    (2, M, M) blend masks (zeros for the real face; M = S / ``mask_stride``, or an empty
+    tensor when ``mask_stride`` is 0)."""
 
-    def __init__(self, jpegs: list[bytes], landmarks: np.ndarray, size: int, seed: int, degrade_args: dict | None = None):
+    def __init__(
+        self, jpegs: list[bytes], landmarks: np.ndarray, size: int, seed: int,
+        degrade_args: dict | None = None, mask_stride: int = 0, large_mask_p: float = 0.0,
+    ):
         self.jpegs, self.landmarks, self.size, self.seed = jpegs, landmarks, size, seed
         self.degrade_args = degrade_args or {}
+        self.mask_stride, self.large_mask_p = mask_stride, large_mask_p
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -57,15 +63,19 @@ class BlendPairs(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         bgr = cv2.imdecode(np.frombuffer(self.jpegs[i], np.uint8), cv2.IMREAD_COLOR)
         real = np.ascontiguousarray(bgr[:, :, ::-1])
-        fake, _ = self_blend(real, self.landmarks[i], rng)
-        pair = []
-        for im in (real, fake):
+        fake, mask = self_blend(real, self.landmarks[i], rng, self.large_mask_p)
+        pair, masks = [], []
+        for im, m in ((real, np.zeros_like(mask)), (fake, mask)):
             if rng.random() < 0.5:
-                im = im[:, ::-1]
+                im, m = im[:, ::-1], m[:, ::-1]
             im = degrade(np.ascontiguousarray(im), rng, **self.degrade_args)
             pair.append(resize_crop(im, self.size))
+            if self.mask_stride:
+                side = self.size // self.mask_stride
+                masks.append(cv2.resize(np.ascontiguousarray(m), (side, side), interpolation=cv2.INTER_AREA))
         x = torch.from_numpy(np.stack(pair)).permute(0, 3, 1, 2).contiguous()
-        return x, torch.tensor([0.0, 1.0])
+        m = torch.from_numpy(np.stack(masks)) if masks else torch.zeros(0)
+        return x, torch.tensor([0.0, 1.0]), m
 
 
 def load_split_inputs(faces_dir: Path, split: str, size: int) -> tuple[list[str], np.ndarray, np.ndarray]:

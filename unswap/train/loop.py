@@ -18,7 +18,7 @@ import torch
 
 from unswap.metrics import roc_auc
 from unswap.train.data import BlendPairs, load_split_inputs, load_train_faces
-from unswap.train.model import build_effnetlite0, freeze_norm_stats
+from unswap.train.model import MASK_STRIDE, build_model, freeze_norm_stats
 
 
 def load_config(path: Path) -> dict:
@@ -38,7 +38,9 @@ def predict_logits(model, inputs: np.ndarray, normalize, device, batch: int = 12
     out = []
     for i in range(0, len(inputs), batch):
         x = torch.from_numpy(inputs[i : i + batch]).to(device)
-        out.append(model(normalize(x)).float().view(-1).cpu().numpy())
+        y = model(normalize(x).contiguous(memory_format=torch.channels_last))
+        y = y[0] if isinstance(y, tuple) else y
+        out.append(y.float().view(-1).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -61,11 +63,14 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
     jpegs, lms = load_train_faces(faces_dir, out_dir / "landmarks_train.npz")
     size = cfg["input_size"]
     degrade_args = {k: cfg[k] for k in ("downscale_p", "downscale") if k in cfg}
-    data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args)
+    mask_weight = cfg.get("mask_weight", 0.0)
+    data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args,
+                      mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.get("large_mask_p", 0.0))
     val_keys, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
     normalize = _normalizer(cfg, dev)
 
-    model = build_effnetlite0(cfg["frozen_blocks"]).to(dev)
+    # channels-last runs the depthwise convolutions about 30% faster on the CPU
+    model = build_model(cfg).to(dev, memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     per_batch = cfg["pairs_per_batch"]
@@ -106,11 +111,16 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
         model.train()
         freeze_norm_stats(model, cfg["frozen_blocks"])
         t0, seen, loss_sum = time.time(), 0, 0.0
-        for x, y in loader:
-            x = x.to(dev).flatten(0, 1)
+        for x, y, m in loader:
+            x = normalize(x.to(dev).flatten(0, 1)).contiguous(memory_format=torch.channels_last)
             y = y.to(dev).flatten()
-            logits = model(normalize(x)).view(-1)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
+            out = model(x)
+            if mask_weight > 0:
+                logits, mask_logits = out
+                mask_loss = torch.nn.functional.binary_cross_entropy_with_logits(mask_logits, m.to(dev).flatten(0, 1))
+            else:
+                logits, mask_loss = out.view(-1), 0.0
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y) + mask_weight * mask_loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

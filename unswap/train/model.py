@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import torch
 
+# EfficientNet-Lite0 block whose output (stride 16, 112 channels) feeds the mask head
+MASK_TAP_BLOCK = 10
+MASK_STRIDE = 16
+
 
 def build_effnetlite0(frozen_blocks: int = 0, pretrained: bool = True) -> torch.nn.Module:
     """EfficientNet-Lite0 with one logit out (p_fake = sigmoid(logit)).
@@ -29,8 +33,49 @@ def build_effnetlite0(frozen_blocks: int = 0, pretrained: bool = True) -> torch.
     return model
 
 
+class MaskedNet(torch.nn.Module):
+    """EfficientNet-Lite0 that also says *where*: (logit (N,), mask logits (N, S/16, S/16)).
+
+    The mask head reads the stride-16 features and is trained on the self-blend masks,
+    which come free with every training image: blended pixels 1, untouched pixels 0.
+    """
+
+    def __init__(self, backbone: torch.nn.Module):
+        super().__init__()
+        self.backbone = backbone
+        channels = backbone._blocks[MASK_TAP_BLOCK]._project_conv.out_channels
+        self.mask_head = torch.nn.Sequential(
+            torch.nn.Conv2d(channels, 64, 3, padding=1), torch.nn.ReLU6(inplace=True), torch.nn.Conv2d(64, 1, 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b = self.backbone
+        x = b._swish(b._bn0(b._conv_stem(x)))
+        tap = None
+        for idx, block in enumerate(b._blocks):
+            rate = b._global_params.drop_connect_rate
+            x = block(x, drop_connect_rate=rate * idx / len(b._blocks) if rate else rate)
+            if idx == MASK_TAP_BLOCK:
+                tap = x
+        x = b._swish(b._bn1(b._conv_head(x)))
+        x = torch.flatten(b._avg_pooling(x), 1)
+        logit = b._fc(b._dropout(x)).view(-1)
+        return logit, self.mask_head(tap)[:, 0]
+
+
+def build_model(cfg: dict, pretrained: bool = True) -> torch.nn.Module:
+    """The network a training config asks for: with a mask head when ``mask_weight`` > 0."""
+    backbone = build_effnetlite0(cfg.get("frozen_blocks", 0), pretrained)
+    return MaskedNet(backbone) if cfg.get("mask_weight", 0) > 0 else backbone
+
+
+def backbone_of(model: torch.nn.Module) -> torch.nn.Module:
+    return model.backbone if isinstance(model, MaskedNet) else model
+
+
 def freeze_norm_stats(model: torch.nn.Module, frozen_blocks: int) -> None:
     """Keep BatchNorm statistics of the frozen layers at their ImageNet values."""
+    model = backbone_of(model)
     frozen = [model._bn0, *model._blocks[:frozen_blocks]]
     for module in frozen:
         module.eval()

@@ -15,11 +15,15 @@ import cv2
 import numpy as np
 
 
-def face_mask(shape: tuple[int, int], landmarks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def face_mask(
+    shape: tuple[int, int], landmarks: np.ndarray, rng: np.random.Generator, large_p: float = 0.0
+) -> np.ndarray:
     """A soft face-shaped mask in 0..1, (H, W) float32, randomly deformed.
 
     An ellipse spanned by the eyes and mouth, its radius wobbled by low-frequency
-    noise over the angle, eroded or dilated, then blurred by a random amount.
+    noise over the angle, eroded or dilated, then blurred by a random amount. With
+    probability ``large_p`` the ellipse is grown by 15-45% so that its edge reaches
+    the border of a tight crop, where a real swap's seam often lies.
     """
     h, w = shape
     lm = np.asarray(landmarks, np.float64).reshape(5, 2)
@@ -30,6 +34,9 @@ def face_mask(shape: tuple[int, int], landmarks: np.ndarray, rng: np.random.Gene
     centre = (eyes + mouth) / 2 + np.array([0.0, rng.uniform(-0.15, 0.1) * scale])
     ax = rng.uniform(0.7, 1.1) * max(eye_dist, 0.6 * scale)
     ay = rng.uniform(0.9, 1.3) * max(em_dist, 0.6 * scale)
+    if large_p and rng.random() < large_p:
+        grow = rng.uniform(1.15, 1.45)
+        ax, ay = ax * grow, ay * grow
     roll = np.arctan2(lm[1, 1] - lm[0, 1], lm[1, 0] - lm[0, 0])
     angles = np.linspace(0, 2 * np.pi, 64, endpoint=False)
     wobble = np.ones_like(angles)
@@ -91,7 +98,7 @@ def blend(inner: np.ndarray, outer: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def self_blend(
-    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
+    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, large_mask_p: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """(blended image, mask): ``image`` blended with a jittered copy of itself.
 
@@ -101,7 +108,7 @@ def self_blend(
     inner, outer = jitter_source(image, rng), image
     if rng.random() < 0.5:
         inner, outer = outer, jitter_source(image, rng)
-    mask = face_mask(image.shape[:2], landmarks, rng)
+    mask = face_mask(image.shape[:2], landmarks, rng, large_mask_p)
     mask *= rng.choice([0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
     return blend(inner, outer, mask), mask
 
