@@ -41,3 +41,30 @@ def test_uncertain_band_around_the_threshold():
     assert label_for(0.52, 0.5, uncertain_margin=0.05) == "uncertain"
     assert label_for(0.56, 0.5, uncertain_margin=0.05) == "fake"
     assert label_for(0.5, 0.5) == "fake" and label_for(0.49, 0.5) == "real"
+
+
+def test_segments_cover_the_suspect_run_and_ignore_single_frame_blips():
+    from unswap.aggregate import fake_segments
+
+    ps = [0.1, 0.9, 0.1, 0.1, 0.8, 0.9, 0.95, 0.7, 0.1, 0.1]  # frames every 0.5 s
+    segs = fake_segments(_track(0, ps), threshold=0.5)
+    assert [(g.start_s, g.end_s, g.frames) for g in segs] == [(2.0, 3.5, 4)]
+    assert segs[0].p_fake_max == 0.95
+    assert fake_segments(_track(0, [0.2] * 8), 0.5) == []
+
+
+def test_a_still_image_gets_a_segment_when_its_face_is_judged_swapped():
+    from unswap.aggregate import fake_segments
+
+    assert len(fake_segments(_track(0, [0.9]), 0.5)) == 1
+    assert fake_segments(_track(0, [0.3]), 0.5) == []
+
+
+def test_region_box_maps_map_cells_onto_the_crop_box_in_frame_pixels():
+    from unswap.scan import region_box
+
+    region = np.zeros((10, 10), np.float32)
+    region[2:5, 3:7] = 0.9
+    box = region_box(region, np.array([100.0, 200.0, 300.0, 400.0]))
+    np.testing.assert_allclose(box, [160, 240, 240, 300])
+    assert region_box(np.full((10, 10), 0.2, np.float32), np.array([0, 0, 10, 10.0])) is None

@@ -6,6 +6,10 @@ sampled frames (short tracks are often false face detections), falling back to a
 tracks when none is that long. Labels compare p_fake with the detector's threshold,
 chosen on the ``val`` split; within ``uncertain_margin`` of it the label is
 "uncertain".
+
+Segments say *when*: the runs of a track's sampled frames whose p_fake, smoothed by a
+running median of three frames (one odd frame neither makes nor breaks a run), is at
+or above the threshold.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from unswap.types import Track
+from unswap.types import Segment, Track
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,35 @@ def score_tracks(tracks: list[Track], threshold: float, uncertain_margin: float 
         ps = [o.p_fake for o in tr.observations if o.p_fake is not None]
         tr.p_fake = float(np.mean(ps)) if ps else None
         tr.label = None if tr.p_fake is None else label_for(tr.p_fake, threshold, uncertain_margin)
+
+
+def fake_segments(track: Track, threshold: float, min_frames: int = 2) -> list[Segment]:
+    """Time spans (seconds, first and last sampled frame) in which ``track``'s face is
+    judged swapped. A run needs ``min_frames`` sampled frames, except in a track of a
+    single frame (a still image)."""
+    obs = [o for o in track.observations if o.p_fake is not None]
+    if not obs:
+        return []
+    p = np.array([o.p_fake for o in obs])
+    if len(p) >= 3:
+        padded = np.concatenate([p[:1], p, p[-1:]])
+        p = np.median(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)
+    need = 1 if len(obs) == 1 else min_frames
+    out, start = [], None
+    for i, above in enumerate(np.append(p >= threshold, False)):
+        if above and start is None:
+            start = i
+        elif not above and start is not None:
+            if i - start >= need:
+                raw = [o.p_fake for o in obs[start:i]]
+                out.append(Segment(obs[start].t, obs[i - 1].t, float(max(raw)), i - start))
+            start = None
+    return out
+
+
+def score_segments(tracks: list[Track], threshold: float) -> None:
+    for tr in tracks:
+        tr.segments = fake_segments(tr, threshold)
 
 
 def file_verdict(

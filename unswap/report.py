@@ -6,7 +6,7 @@ from typing import Any
 
 from unswap.aggregate import Verdict
 from unswap.scan import ScanResult
-from unswap.types import FaceObservation, MediaInfo, Track
+from unswap.types import FaceObservation, MediaInfo, Segment, Track
 
 SCHEMA_VERSION = 1
 
@@ -42,6 +42,11 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
                 "p_fake": _r(tr.p_fake),
                 "start_s": _r(tr.start_s, 3),
                 "end_s": _r(tr.end_s, 3),
+                "segments": [
+                    {"start_s": _r(g.start_s, 3), "end_s": _r(g.end_s, 3), "p_fake_max": _r(g.p_fake_max),
+                     "frames": g.frames}
+                    for g in tr.segments
+                ],
                 "frames": [
                     {
                         "frame_index": o.frame_index,
@@ -49,6 +54,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
                         "box": [round(float(v), 1) for v in o.box],
                         "landmarks": [[round(float(v), 1) for v in pt] for pt in o.landmarks],
                         "p_fake": _r(o.p_fake),
+                        "region_box": None if o.region_box is None else [round(float(v), 1) for v in o.region_box],
                     }
                     for o in tr.observations
                 ],
@@ -68,10 +74,12 @@ def from_dict(d: dict[str, Any]) -> ScanResult:
     for t in d["tracks"]:
         obs = [
             FaceObservation(f["frame_index"], f["t"], np.array(f["box"], np.float32),
-                            np.array(f.get("landmarks", np.zeros((5, 2))), np.float32), 1.0, f["p_fake"])
+                            np.array(f.get("landmarks", np.zeros((5, 2))), np.float32), 1.0, f["p_fake"],
+                            region_box=None if f.get("region_box") is None else np.array(f["region_box"], np.float32))
             for f in t["frames"]
         ]
-        tracks.append(Track(t["track_id"], obs, t["p_fake"], t["label"]))
+        segments = [Segment(g["start_s"], g["end_s"], g["p_fake_max"], g["frames"]) for g in t.get("segments", [])]
+        tracks.append(Track(t["track_id"], obs, t["p_fake"], t["label"], segments))
     det = d["detector"]
     return ScanResult(d["path"], media, Verdict(d["label"], d["p_fake"]), tracks,
                       m["frames_scored"], f"{det['name']}.{det['version']}", d["threshold"],
@@ -106,6 +114,9 @@ def to_text(result: ScanResult) -> str:
             f"  face {tr.track_id}: {tr.label}, p_fake {tr.p_fake:.2f}, {span}, {len(tr.observations)} frame(s); "
             f"most suspect at {worst.t:.1f} s, box ({x0},{y0})-({x1},{y1})"
         )
+        if m.kind == "video" and tr.segments:
+            spans = ", ".join(f"{g.start_s:.1f}-{g.end_s:.1f} s" for g in tr.segments)
+            lines.append(f"    judged swapped during {spans}")
     if result.label in ("fake", "uncertain"):
         lines.append("  A detector's score is evidence, not proof: check the moments and faces named above.")
     return "\n".join(lines)

@@ -5,15 +5,16 @@ Stages: media decode -> face detect -> track -> crop -> score -> aggregate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from unswap import __version__
-from unswap.aggregate import Verdict, file_verdict, score_tracks
+from unswap.aggregate import Verdict, file_verdict, score_segments, score_tracks
 from unswap.detectors import DEFAULT_DETECTOR, Detector, create_detector
+from unswap.faces.align import crop
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
 from unswap.media import DEFAULT_SAMPLE_FPS, frames, probe
@@ -32,6 +33,9 @@ class ScanConfig:
     min_face_confidence: float = 0.6
     min_face_px: float = 24.0
     batch_size: int = 32
+    keep_crops: int = 0  # keep this many most-suspect face crops per track (for reports)
+    crop_px: int = 256  # side of a kept crop
+    region_level: float = 0.5  # region-map value that counts a cell as blended in
 
 
 @dataclass
@@ -44,6 +48,9 @@ class ScanResult:
     detector: str
     threshold: float
     tool_version: str = __version__
+    # track id -> [(observation index, (crop_px, crop_px, 3) uint8 RGB crop)], most suspect
+    # first; the crop has the detector's crop geometry, so a region map overlays it
+    crops: dict[int, list[tuple[int, np.ndarray]]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -67,17 +74,26 @@ class Scanner:
         cfg, det = self.config, self.detector
         info = probe(path)
         tracker = FaceTracker()
-        pending: list[tuple[int, int, np.ndarray]] = []  # (track id, obs index, crop)
+        pending: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (track id, obs index, crop, crop box)
+        kept: dict[int, list[tuple[int, np.ndarray]]] = {}
         n_frames = 0
         expected = _expected_frames(info, cfg)
 
         def flush() -> None:
             if not pending:
                 return
-            ps = det.score(np.stack([c for _, _, c in pending]), cfg.batch_size)
-            for (tid, k, _), p in zip(pending, ps):
-                tracker.tracks[tid].observations[k].p_fake = float(p)
+            ps, regions = det.score_regions(np.stack([c for _, _, c, _ in pending]), cfg.batch_size)
+            for j, ((tid, k, _, box), p) in enumerate(zip(pending, ps)):
+                obs = tracker.tracks[tid].observations[k]
+                obs.p_fake = float(p)
+                if regions is not None:
+                    obs.region = regions[j]
+                    obs.region_box = region_box(regions[j], box, cfg.region_level)
             pending.clear()
+            for tid, items in kept.items():
+                obs = tracker.tracks[tid].observations
+                items.sort(key=lambda item: -(obs[item[0]].p_fake or 0.0))
+                del items[cfg.keep_crops :]
 
         decoded = frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames)
         for frame in prefetch(decoded):
@@ -88,8 +104,12 @@ class Scanner:
                 faces = faces[w >= cfg.min_face_px]
             ids = tracker.update(frame.index, frame.t, faces)
             crops = det.crop_faces(frame.image, faces.landmarks)
-            for tid, c in zip(ids, crops):
-                pending.append((tid, len(tracker.tracks[tid].observations) - 1, c))
+            for tid, c, lm in zip(ids, crops, faces.landmarks):
+                k = len(tracker.tracks[tid].observations) - 1
+                box = det.crop_box(lm)
+                pending.append((tid, k, c, box))
+                if cfg.keep_crops:
+                    kept.setdefault(tid, []).append((k, crop(frame.image, box, cfg.crop_px)))
             if len(pending) >= cfg.batch_size:
                 flush()
             if progress:
@@ -97,8 +117,22 @@ class Scanner:
         flush()
         c = det.config
         score_tracks(tracker.tracks, c.threshold, c.uncertain_margin)
+        score_segments(tracker.tracks, c.threshold)
         verdict = file_verdict(tracker.tracks, c.threshold, c.uncertain_margin, min_track_frames=min(2, n_frames))
-        return ScanResult(str(path), info, verdict, tracker.tracks, n_frames, det.id, c.threshold)
+        return ScanResult(str(path), info, verdict, tracker.tracks, n_frames, det.id, c.threshold, crops=kept)
+
+
+def region_box(region: np.ndarray, crop_box: np.ndarray, level: float = 0.5) -> Optional[np.ndarray]:
+    """Frame-pixel box [x0, y0, x1, y1] around the cells of an (M, M) region map at or
+    above ``level``, the map lying on ``crop_box``; None when no cell reaches it."""
+    ys, xs = np.nonzero(region >= level)
+    if not len(xs):
+        return None
+    m = region.shape[0]
+    x0, y0, x1, y1 = (float(v) for v in crop_box)
+    cell_w, cell_h = (x1 - x0) / m, (y1 - y0) / m
+    return np.array([x0 + xs.min() * cell_w, y0 + ys.min() * cell_h,
+                     x0 + (xs.max() + 1) * cell_w, y0 + (ys.max() + 1) * cell_h], np.float32)
 
 
 def _expected_frames(info: MediaInfo, cfg: ScanConfig) -> Optional[int]:

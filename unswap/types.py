@@ -88,6 +88,21 @@ class FaceObservation:
     landmarks: np.ndarray  # (5, 2)
     detection_score: float
     p_fake: Optional[float] = None
+    # where, for detectors with a region output: (M, M) float32 in 0..1 over the crop,
+    # and the frame-pixel box of the cells at or above 0.5 (None when there are none)
+    region: Optional[np.ndarray] = None
+    region_box: Optional[np.ndarray] = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A span of a track judged swapped: first and last sampled frame times in seconds,
+    the highest frame p_fake in it and how many sampled frames it spans."""
+
+    start_s: float
+    end_s: float
+    p_fake_max: float
+    frames: int
 
 
 @dataclass
@@ -98,6 +113,7 @@ class Track:
     observations: list[FaceObservation] = field(default_factory=list)
     p_fake: Optional[float] = None
     label: Optional[str] = None
+    segments: list[Segment] = field(default_factory=list)
 
     @property
     def start_s(self) -> float:

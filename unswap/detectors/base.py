@@ -76,12 +76,16 @@ class Detector(ABC):
     def id(self) -> str:
         return f"{self.config.name}.{self.config.version}"
 
+    def crop_box(self, landmarks: np.ndarray) -> np.ndarray:
+        """Frame-pixel box [x0, y0, x1, y1] of the crop this detector sees for a face."""
+        return crop_box(landmarks, self.config.side_per_scale, self.config.center_below)
+
     def crop_faces(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 crops of the faces with (N, 5, 2) ``landmarks`` in ``image``."""
-        c, s = self.config, self.config.input_size
+        s = self.config.input_size
         out = np.empty((len(landmarks), s, s, 3), np.uint8)
         for i, lm in enumerate(landmarks):
-            out[i] = crop(image, crop_box(lm, c.side_per_scale, c.center_below), s)
+            out[i] = crop(image, self.crop_box(lm), s)
         return out
 
     def resize_faces(self, faces: list[np.ndarray]) -> np.ndarray:
@@ -99,6 +103,11 @@ class Detector(ABC):
     def forward(self, batch: np.ndarray) -> np.ndarray:
         """(N, 3, S, S) float32 -> (N,) raw logits."""
 
+    def forward_regions(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, 3, S, S) float32 -> raw logits (N,) and region-map logits (N, M, M), or
+        None for a detector without a region output."""
+        return self.forward(batch), None
+
     def postprocess(self, logits: np.ndarray) -> np.ndarray:
         """Raw logits -> calibrated p_fake in 0..1 (Platt scaling fitted on val)."""
         return sigmoid(self.config.platt_a * np.asarray(logits, np.float64) + self.config.platt_b)
@@ -109,3 +118,15 @@ class Detector(ABC):
             return np.zeros((0,), np.float64)
         logits = [self.forward(self.preprocess(crops[i : i + batch_size])) for i in range(0, len(crops), batch_size)]
         return self.postprocess(np.concatenate(logits))
+
+    def score_regions(self, crops: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, S, S, 3) uint8 crops -> calibrated p_fake (N,) and, for detectors that
+        have one, the region map (N, M, M) float32 in 0..1: how likely each cell of the
+        crop (an M x M grid over it) was blended in. None otherwise."""
+        if len(crops) == 0:
+            return np.zeros((0,), np.float64), None
+        outs = [self.forward_regions(self.preprocess(crops[i : i + batch_size])) for i in range(0, len(crops), batch_size)]
+        p = self.postprocess(np.concatenate([o[0] for o in outs]))
+        if outs[0][1] is None:
+            return p, None
+        return p, sigmoid(np.concatenate([o[1] for o in outs])).astype(np.float32)

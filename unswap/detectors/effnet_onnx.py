@@ -14,7 +14,8 @@ WEIGHTS = Path(__file__).parent / "weights"
 
 
 class OnnxDetector(Detector):
-    """Any single-logit classifier exported to ONNX with a ``config.json`` beside it."""
+    """A classifier exported to ONNX with a ``config.json`` beside it: first output the
+    logit (N,) or (N, 1); an optional second output, region-map logits (N, M, M)."""
 
     def __init__(self, folder: Path, threads: int | None = None):
         import onnxruntime as ort
@@ -26,9 +27,16 @@ class OnnxDetector(Detector):
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
         self.session = ort.InferenceSession(str(self.folder / "model.onnx"), opts, providers=providers)
         self._input = self.session.get_inputs()[0].name
+        self._outputs = [o.name for o in self.session.get_outputs()]
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self._input: batch})[0].reshape(-1)
+        return self.session.run(self._outputs[:1], {self._input: batch})[0].reshape(-1)
+
+    def forward_regions(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if len(self._outputs) < 2:
+            return self.forward(batch), None
+        logit, regions = self.session.run(self._outputs[:2], {self._input: batch})
+        return logit.reshape(-1), regions
 
 
 @register_detector("effnetlite0_sbi.v1")
