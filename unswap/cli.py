@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--faces", type=Path, default=None)
 
     sub.add_parser("detectors", help="list the registered detectors")
+
+    v = sub.add_parser("provenance", help="read and check C2PA Content Credentials (needs unswap[provenance])")
+    v.add_argument("paths", nargs="+", metavar="PATH")
+    v.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
     return p
 
 
@@ -175,13 +179,30 @@ def cmd_detectors(args) -> int:
     return EXIT_OK
 
 
+def cmd_provenance(args) -> int:
+    from unswap.provenance import MissingExtra, ProvenanceError, read_provenance
+
+    code = EXIT_OK
+    for path in args.paths:
+        try:
+            result = read_provenance(path)
+        except MissingExtra as e:
+            raise UserError(str(e)) from None
+        except ProvenanceError as e:
+            _err(f"{path}: {e}")
+            code = EXIT_USER
+            continue
+        print(json.dumps(result.to_dict()) if args.json else result.to_text(), flush=True)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0) and EXIT_USER
     handler = {"scan": cmd_scan, "eval": cmd_eval, "train": cmd_train, "export": cmd_export,
-               "detectors": cmd_detectors}[args.command]
+               "detectors": cmd_detectors, "provenance": cmd_provenance}[args.command]
     try:
         return handler(args)
     except UserError as e:
