@@ -68,3 +68,13 @@ def test_region_box_maps_map_cells_onto_the_crop_box_in_frame_pixels():
     box = region_box(region, np.array([100.0, 200.0, 300.0, 400.0]))
     np.testing.assert_allclose(box, [160, 240, 240, 300])
     assert region_box(np.full((10, 10), 0.2, np.float32), np.array([0, 0, 10, 10.0])) is None
+
+
+def test_a_face_judged_real_over_its_track_has_no_segments():
+    from unswap.aggregate import score_segments
+
+    tracks = [_track(0, [0.1, 0.1, 0.9, 0.9, 0.1, 0.1, 0.1, 0.1]), _track(1, [0.9] * 4)]
+    score_tracks(tracks, 0.5)
+    score_segments(tracks, 0.5)
+    assert tracks[0].label == "real" and tracks[0].segments == []
+    assert [(g.start_s, g.end_s) for g in tracks[1].segments] == [(0.0, 1.5)]

@@ -7,9 +7,9 @@ tracks when none is that long. Labels compare p_fake with the detector's thresho
 chosen on the ``val`` split; within ``uncertain_margin`` of it the label is
 "uncertain".
 
-Segments say *when*: the runs of a track's sampled frames whose p_fake, smoothed by a
-running median of three frames (one odd frame neither makes nor breaks a run), is at
-or above the threshold.
+Segments say *when*: in a track judged fake (or uncertain), the runs of sampled frames
+whose p_fake, smoothed by a running median of three frames (one odd frame neither makes
+nor breaks a run), is at or above the threshold.
 """
 
 from __future__ import annotations
@@ -67,8 +67,10 @@ def fake_segments(track: Track, threshold: float, min_frames: int = 2) -> list[S
 
 
 def score_segments(tracks: list[Track], threshold: float) -> None:
+    """Fill the segments of tracks judged fake or uncertain; a face judged real over its
+    track has none, however high a moment of it scored."""
     for tr in tracks:
-        tr.segments = fake_segments(tr, threshold)
+        tr.segments = fake_segments(tr, threshold) if tr.label in ("fake", "uncertain") else []
 
 
 def file_verdict(
