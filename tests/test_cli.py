@@ -156,7 +156,13 @@ def test_eval_scores_any_folder_in_the_face_set_layout(tmp_path, capsys):
     assert [r["label"] for r in rows] == [p[1] for p in picked]
     assert all(0.0 <= float(r["p_fake"]) <= 1.0 for r in rows)
     code, out, _ = run(capsys, "eval", "--faces", str(root), "--split", "mini", "--json")
-    assert json.loads(out)["count"] == 8
+    clean = json.loads(out)
+    assert clean["count"] == 8 and clean["degrade"] == "none" and 0 <= clean["ece_15"] <= 1
+    code, out, _ = run(capsys, "eval", "--faces", str(root), "--split", "mini", "--json", "--degrade", "half+jpeg40")
+    degraded = json.loads(out)
+    assert code == 0 and degraded["degrade"] == "half+jpeg40" and degraded["count"] == 8
+    code, _, err = run(capsys, "eval", "--faces", str(root), "--split", "mini", "--degrade", "blur")
+    assert code == 2 and "invalid choice" in err
 
 
 def test_eval_on_a_folder_that_is_not_a_face_set(tmp_path, capsys):

@@ -70,3 +70,18 @@ def test_platt_is_stable_on_separable_and_useless_scores():
     assert np.isfinite([a, b]).all() and a > 0
     a, b = fit_platt(np.random.default_rng(0).normal(0, 1, 200), y)
     assert abs(a) < 0.5 and abs(b) < 0.5
+
+
+def test_degradations_change_the_crop_the_way_they_say():
+    from unswap.evaluate import degrade_crop
+
+    rng = np.random.default_rng(0)
+    crop = rng.integers(0, 256, (224, 224, 3), dtype=np.uint8)
+    assert np.array_equal(degrade_crop(crop, "none"), crop)
+    half = degrade_crop(crop, "half")
+    assert half.shape == crop.shape
+    # noise loses its finest detail when halved: neighbouring pixels become alike
+    assert np.abs(np.diff(half.astype(int), axis=1)).mean() < 0.6 * np.abs(np.diff(crop.astype(int), axis=1)).mean()
+    jpeg = degrade_crop(crop, "jpeg40")
+    assert jpeg.shape == crop.shape and 5 < np.abs(jpeg.astype(int) - crop).mean()
+    assert not np.array_equal(degrade_crop(crop, "half+jpeg40"), half)

@@ -21,6 +21,7 @@ class UserError(Exception):
 def _parser() -> argparse.ArgumentParser:
     from unswap import __version__
     from unswap.detectors import DEFAULT_DETECTOR
+    from unswap.evaluate import DEGRADATIONS
     from unswap.media import DEFAULT_SAMPLE_FPS
 
     p = argparse.ArgumentParser(prog="unswap", description="Find face-swapped faces in images and video.")
@@ -36,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-frames", type=int, default=None, help="score at most this many frames per video")
     s.add_argument("--detector", default=DEFAULT_DETECTOR, help=f"detector name (default {DEFAULT_DETECTOR})")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    s.add_argument("--report", type=Path, metavar="OUT.html",
+                   help="also write a self-contained HTML evidence report (one PATH only)")
+    s.add_argument("--against", metavar="DIR|HASHFILE",
+                   help="with --report: look for the source the file was made from among these media or hashes")
 
     e = sub.add_parser("eval", help="score a face-crop set (manifest + tar shards) and print metrics")
     e.add_argument("--faces", required=True, type=Path, help="folder with SPLIT.csv and its shards")
@@ -43,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--scores", type=Path, help="write key,label,p_fake per sample to this CSV")
     e.add_argument("--detector", default=DEFAULT_DETECTOR)
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    e.add_argument("--degrade", default="none", choices=DEGRADATIONS,
+                   help="degrade each crop before scoring (default none)")
 
     t = sub.add_parser("train", help="train a detector on self-blended images (needs unswap[train])")
     t.add_argument("--config", required=True, type=Path)
@@ -58,6 +65,22 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--faces", type=Path, default=None)
 
     sub.add_parser("detectors", help="list the registered detectors")
+
+    h = sub.add_parser("hash", help="PDQ perceptual hashes of images and video frames (docs/hash-format.md)")
+    h.add_argument("paths", nargs="+", metavar="PATH")
+    h.add_argument("--fps", type=float, default=1.0, help="video frames hashed per second (default 1)")
+    h.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
+
+    m = sub.add_parser("match", help="find where a suspect image or video comes from, and what was changed")
+    m.add_argument("suspect", metavar="SUSPECT")
+    m.add_argument("--against", required=True, type=Path, metavar="DIR|HASHFILE",
+                   help="folder of source media (hashed now) or a file written by 'unswap hash'")
+    m.add_argument("--fps", type=float, default=2.0,
+                   help="video frames hashed per second, of the suspect and of a folder's videos (default 2)")
+    m.add_argument("--max-distance", type=int, default=31,
+                   help="PDQ bits (of 256) two matching frames may differ by (default 31)")
+    m.add_argument("--no-difference", action="store_true", help="skip the difference map against the source")
+    m.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     v = sub.add_parser("provenance", help="read and check C2PA Content Credentials (needs unswap[provenance])")
     v.add_argument("paths", nargs="+", metavar="PATH")
@@ -88,8 +111,14 @@ def cmd_scan(args) -> int:
 
     if args.sample_fps <= 0:
         raise UserError("--sample-fps must be positive")
+    if args.report and len(args.paths) != 1:
+        raise UserError("--report takes exactly one PATH")
+    if args.against and not args.report:
+        raise UserError("--against needs --report")
+    if args.against and not Path(args.against).exists():
+        raise UserError(f"{args.against}: no such file or folder")
     cfg = ScanConfig(detector=args.detector, sample_fps=args.sample_fps, every_frame=args.every_frame,
-                     max_frames=args.max_frames)
+                     max_frames=args.max_frames, keep_crops=3 if args.report else 0)
     try:
         scanner = Scanner(cfg)
     except UnknownDetector as e:
@@ -110,7 +139,29 @@ def cmd_scan(args) -> int:
             print(json.dumps(to_dict(result)), flush=True)
         else:
             print(to_text(result), flush=True)
+        if args.report:
+            _write_report(result, args)
     return code
+
+
+def _write_report(result, args) -> None:
+    import shlex
+
+    from unswap.report.html import gather, render_html
+
+    command = "unswap " + shlex.join(args.argv)
+    from unswap.match import MatchError
+
+    try:
+        doc = render_html(result, gather(result, args.against, command))
+    except MatchError as e:
+        raise UserError(f"{args.against}: {e}") from None
+    try:
+        args.report.write_text(doc, encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"{args.report}: cannot write report ({e.strerror or e})") from None
+    if not args.json:
+        print(f"  report written to {args.report}", flush=True)
 
 
 def cmd_eval(args) -> int:
@@ -121,7 +172,7 @@ def cmd_eval(args) -> int:
 
     try:
         detector = create_detector(args.detector)
-        metrics = evaluate(detector, args.faces, args.split, args.scores)
+        metrics = evaluate(detector, args.faces, args.split, args.scores, args.degrade)
     except (UnknownDetector, FaceSetError) as e:
         raise UserError(str(e)) from None
     if args.json:
@@ -129,9 +180,11 @@ def cmd_eval(args) -> int:
     elif "auc" not in metrics:
         print(f"{args.split}: {metrics['count']} samples; {metrics['note']}")
     else:
-        print(f"detector {detector.id} on {args.faces}/{args.split} ({metrics['count']} faces)")
+        how = "" if args.degrade == "none" else f", degraded: {args.degrade}"
+        print(f"detector {detector.id} on {args.faces}/{args.split} ({metrics['count']} faces{how})")
         print(f"  AUC {metrics['auc']:.4f}  AP {metrics['ap']:.4f}  EER {metrics['eer']:.4f}  "
-              f"accuracy {metrics['accuracy']:.4f} at threshold {metrics['threshold']:.3f}")
+              f"accuracy {metrics['accuracy']:.4f} at threshold {metrics['threshold']:.3f}  "
+              f"ECE {metrics['ece_15']:.4f}")
     if args.scores:
         print(f"  scores written to {args.scores}")
     return EXIT_OK
@@ -196,13 +249,54 @@ def cmd_provenance(args) -> int:
     return code
 
 
+def cmd_hash(args) -> int:
+    from unswap.hashing import MAGIC, format_hashes, hash_media, to_dict
+    from unswap.media import MediaError
+
+    if args.fps <= 0:
+        raise UserError("--fps must be positive")
+    if not args.json:
+        print(MAGIC, flush=True)
+    code = EXIT_OK
+    for path in args.paths:
+        try:
+            hashes = hash_media(path, args.fps)
+        except MediaError as e:
+            _err(f"{path}: {e}")
+            code = EXIT_USER
+            continue
+        print(json.dumps(to_dict(hashes)) if args.json else format_hashes(hashes), flush=True)
+    return code
+
+
+def cmd_match(args) -> int:
+    from unswap.match import MatchConfig, MatchError, match, to_dict, to_text
+    from unswap.media import MediaError
+
+    if args.fps <= 0:
+        raise UserError("--fps must be positive")
+    if not 0 <= args.max_distance < 128:
+        raise UserError("--max-distance must be in 0..127")
+    cfg = MatchConfig(sample_fps=args.fps, max_distance=args.max_distance, difference=not args.no_difference)
+    try:
+        result = match(args.suspect, args.against, cfg)
+    except MediaError as e:
+        raise UserError(f"{args.suspect}: {e}") from None
+    except MatchError as e:
+        raise UserError(f"{args.against}: {e}") from None
+    print(json.dumps(to_dict(result)) if args.json else to_text(result), flush=True)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0) and EXIT_USER
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     handler = {"scan": cmd_scan, "eval": cmd_eval, "train": cmd_train, "export": cmd_export,
-               "detectors": cmd_detectors, "provenance": cmd_provenance}[args.command]
+               "detectors": cmd_detectors, "provenance": cmd_provenance, "hash": cmd_hash,
+               "match": cmd_match}[args.command]
     try:
         return handler(args)
     except UserError as e:

@@ -109,7 +109,7 @@ def to_text(result: ScanResult) -> str:
             continue
         span = f"{tr.start_s:.1f}-{tr.end_s:.1f} s" if m.kind == "video" else "image"
         worst = max(tr.observations, key=lambda o: o.p_fake or 0.0)
-        x0, y0, x1, y1 = (int(round(v)) for v in worst.box)
+        x0, y0, x1, y1 = (round(float(v)) for v in worst.box)
         lines.append(
             f"  face {tr.track_id}: {tr.label}, p_fake {tr.p_fake:.2f}, {span}, {len(tr.observations)} frame(s); "
             f"most suspect at {worst.t:.1f} s, box ({x0},{y0})-({x1},{y1})"

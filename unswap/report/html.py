@@ -1,0 +1,367 @@
+"""The evidence report: one self-contained HTML file a person can read, keep and print.
+
+Everything is inline (CSS, SVG timelines, PNG thumbnails as data URIs); a Content
+Security Policy forbids every fetch and every script, so opening the file never touches
+the network. What the report shows, in order: the verdict in plain words with what it
+does and does not mean, a p_fake timeline per face track with the segments judged
+swapped, the most suspect moments of each face with the region map over them, source
+matches and difference maps (when given), C2PA findings, file hashes, and the tool,
+model and time of the scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import cv2
+import numpy as np
+
+from unswap.scan import ScanResult
+from unswap.types import Track
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+_HEADLINE = {
+    "fake": "This file likely shows a face-swapped face.",
+    "real": "No sign of a face swap was found.",
+    "uncertain": "Too close to call: the score sits at the detector's threshold.",
+    "no-face": "No face was found, so nothing could be checked.",
+}
+
+_MEANS = {
+    "fake": ("The detector found traces that face-swap tools leave when they paste a face "
+             "in: blending seams, a change of sharpness or colour between the face and its "
+             "surroundings. The moments and regions below are where it found them."),
+    "real": ("Over the time each face was seen, the detector did not find the blending traces "
+             "that face-swap tools leave strongly enough to call any face swapped."),
+    "uncertain": ("Some traces were found, but not clearly enough to call. Look at the "
+                  "moments below and, if you can, find the original video."),
+    "no-face": ("No face large and clear enough was detected in the frames that were "
+                "looked at. The file may still have been edited in other ways."),
+}
+
+_NOT_MEANS = {
+    "fake": ("It is not proof. Detectors also flag real faces that are blurred, dark, tiny "
+             "or heavily compressed. The strongest proof is the original the fake was made "
+             "from: if one is found (see Source match), it shows what was changed."),
+    "real": ("It does not prove the file is authentic. The detector misses some face swaps, "
+             "especially clean, sharp ones, and it does not look for other kinds of editing."),
+    "uncertain": "It is neither a finding of a swap nor a clearance.",
+    "no-face": "It says nothing about whether the file is genuine.",
+}
+
+
+@dataclass
+class ReportInputs:
+    """What the report shows beside the scan itself; every part is optional.
+
+    ``hashes``: an ``unswap.hashing.MediaHashes`` of the file. ``provenance``: a dict of
+    ``unswap.provenance.Provenance.to_dict()``, or None with ``provenance_note`` saying
+    why it is absent. ``matches``: dicts with at least ``source`` and ``segments``
+    (``suspect_start_s``, ``suspect_end_s``, ``source_start_s``, ``source_end_s``,
+    ``median_distance``); ``difference``: an RGB image of the difference map, with
+    ``changed_box``.
+    """
+
+    hashes: Any = None
+    provenance: dict | None = None
+    provenance_note: str | None = None
+    matches: list[dict] | None = None
+    match_note: str | None = None
+    scanned_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    command: str | None = None
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """An (H, W, 3) uint8 RGB image as a PNG data URI."""
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]))
+    if not ok:  # pragma: no cover - only on an empty image
+        raise ValueError("cannot encode image")
+    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def overlay_region(crop: np.ndarray, region: np.ndarray, level: float = 0.5) -> np.ndarray:
+    """The crop with its region map over it: red where the map says blended, in
+    proportion to the map, and an outline where it crosses ``level``.
+
+    ``crop``: (S, S, 3) uint8 RGB; ``region``: (M, M) in 0..1 over the same square.
+    """
+    s = crop.shape[0]
+    heat = cv2.resize(region.astype(np.float32), (s, s), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    alpha = (0.55 * heat)[..., None]
+    red = np.zeros_like(crop, np.float32)
+    red[..., 0] = 255
+    out = (crop.astype(np.float32) * (1 - alpha) + red * alpha).clip(0, 255).astype(np.uint8)
+    contours, _ = cv2.findContours((heat >= level).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(out, contours, -1, (255, 230, 0), max(1, s // 128), lineType=cv2.LINE_AA)
+    return out
+
+
+def _timeline(tracks: Sequence[Track], duration: float, threshold: float) -> str:
+    w, h, left, bottom, top = 720, 170, 44, 28, 10
+    pw, ph = w - left - 10, h - bottom - top
+    duration = max(duration, max((tr.end_s for tr in tracks if tr.observations), default=0.0), 1e-3)
+
+    def x(t: float) -> float:
+        return left + pw * t / duration
+
+    def y(p: float) -> float:
+        return top + ph * (1 - p)
+
+    parts = [f'<svg class="timeline" viewBox="0 0 {w} {h}" role="img" aria-label="p_fake over time">',
+             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" class="plot"/>']
+    colors = ["#c0392b", "#2c6fbb", "#8e44ad", "#16a085", "#d35400"]
+    for k, tr in enumerate(tracks):
+        for g in tr.segments:
+            x0, x1 = x(g.start_s), x(g.end_s)
+            parts.append(f'<rect x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 3):.1f}" height="{ph}" '
+                         f'class="segment"><title>face {tr.track_id}: judged swapped '
+                         f'{g.start_s:.1f}-{g.end_s:.1f} s</title></rect>')
+    for p in (0.0, 0.5, 1.0):
+        parts.append(f'<text x="{left - 6}" y="{y(p) + 4:.1f}" class="tick" text-anchor="end">{p:.1f}</text>')
+    steps = 5
+    for i in range(steps + 1):
+        t = duration * i / steps
+        parts.append(f'<text x="{x(t):.1f}" y="{h - 8}" class="tick" text-anchor="middle">{t:.1f} s</text>')
+    parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(threshold):.1f}" y2="{y(threshold):.1f}" '
+                 f'class="threshold"><title>threshold {threshold:.2f}</title></line>')
+    for k, tr in enumerate(tracks):
+        pts = [(o.t, o.p_fake) for o in tr.observations if o.p_fake is not None]
+        if not pts:
+            continue
+        c = colors[k % len(colors)]
+        if len(pts) > 1:
+            path = " ".join(f"{x(t):.1f},{y(p):.1f}" for t, p in pts)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"/>')
+        for t, p in pts:
+            parts.append(f'<circle cx="{x(t):.1f}" cy="{y(p):.1f}" r="2.5" fill="{c}">'
+                         f'<title>face {tr.track_id}, {t:.2f} s: p_fake {p:.2f}</title></circle>')
+    parts.append("</svg>")
+    legend = " ".join(f'<span style="color:{colors[k % len(colors)]}">&#9679; face {tr.track_id}</span>'
+                      for k, tr in enumerate(tracks))
+    return "".join(parts) + f'<p class="legend">{legend} &nbsp; <span class="seg-key">&#9632;</span> judged swapped' \
+        f" &nbsp; dashed line: threshold {threshold:.2f}</p>"
+
+
+def _moments(result: ScanResult, tr: Track) -> str:
+    kept = result.crops.get(tr.track_id, [])
+    if not kept:
+        return ""
+    cells = []
+    for k, crop in kept:
+        o = tr.observations[k]
+        suspect = o.p_fake is not None and o.p_fake >= result.threshold
+        kind = "moment"
+        if suspect and o.region is not None:
+            img, note, kind = overlay_region(crop, o.region), "red: region judged blended in", "moment overlay"
+        elif suspect:
+            img, note = crop, "this detector gives no region map"
+        else:
+            img, note = crop, "not judged swapped: no region shown"
+        when = f"{o.t:.2f} s, frame {o.frame_index}" if result.media.kind == "video" else "image"
+        p = "n/a" if o.p_fake is None else f"{o.p_fake:.2f}"
+        cells.append(f'<figure class="{kind}"><img src="{png_data_uri(img)}" alt="face {tr.track_id} at {_e(when)}" '
+                     f'width="{crop.shape[1]}" height="{crop.shape[0]}"><figcaption>{_e(when)}<br>'
+                     f"p_fake {p}<br><small>{_e(note)}</small></figcaption></figure>")
+    return f'<div class="moments">{"".join(cells)}</div>'
+
+
+def _track_section(result: ScanResult, tr: Track) -> str:
+    if tr.p_fake is None:
+        return ""
+    video = result.media.kind == "video"
+    head = f"<h3>Face {tr.track_id}: {_e(tr.label)}, p_fake {tr.p_fake:.2f}</h3>"
+    seen = (f"<p>Seen from {tr.start_s:.2f} s to {tr.end_s:.2f} s in {len(tr.observations)} sampled "
+            f"frame(s).</p>" if video else "")
+    if tr.segments:
+        rows = "".join(f'<tr class="segment"><td>{g.start_s:.2f} s</td><td>{g.end_s:.2f} s</td><td>{g.frames}</td>'
+                       f"<td>{g.p_fake_max:.2f}</td></tr>" for g in tr.segments)
+        segs = ("<table><tr><th>judged swapped from</th><th>to</th><th>sampled frames</th>"
+                f"<th>highest p_fake</th></tr>{rows}</table>")
+    else:
+        segs = "<p>No segment of this face is judged swapped.</p>"
+    return f'<section class="track">{head}{seen}{segs}{_moments(result, tr)}</section>'
+
+
+def _matches(inputs: ReportInputs) -> str:
+    if inputs.matches is None:
+        return f"<p>{_e(inputs.match_note or 'Not checked: no source collection was given (--against).')}</p>"
+    if not inputs.matches:
+        return "<p>No known source matched this file.</p>"
+    out = []
+    for m in inputs.matches:
+        rows = "".join(
+            f"<tr><td>{s['suspect_start_s']:.2f}-{s['suspect_end_s']:.2f} s</td>"
+            f"<td>{s['source_start_s']:.2f}-{s['source_end_s']:.2f} s</td><td>{s['median_distance']:g}</td></tr>"
+            for s in m.get("segments", []))
+        table = ("<table><tr><th>this file</th><th>source</th><th>median PDQ distance (of 256)</th></tr>"
+                 f"{rows}</table>") if rows else ""
+        diff = ""
+        if m.get("difference") is not None:
+            box = m.get("changed_box")
+            where = "" if box is None else " Changed region: ({:.0f}, {:.0f})-({:.0f}, {:.0f}) px.".format(*box)
+            diff = (f'<figure class="diff"><img src="{png_data_uri(m["difference"])}" alt="difference map">'
+                    f"<figcaption>Difference to the source after alignment: bright where pixels "
+                    f"changed.{_e(where)}</figcaption></figure>")
+        out.append(f"<h3>Source: {_e(m['source'])}</h3>{table}{diff}")
+    return "".join(out)
+
+
+def _provenance(inputs: ReportInputs) -> str:
+    p = inputs.provenance
+    if p is None:
+        return f"<p>{_e(inputs.provenance_note or 'Not checked.')}</p>"
+    if p["status"] == "none":
+        return "<p>No Content Credentials (C2PA manifest) in this file. Most files carry none; this proves nothing.</p>"
+    rows = [("status", p["status"] + ("" if p.get("trusted") else " (signer not on a trust list)")),
+            ("claim generator", p.get("claim_generator")), ("signed by", p.get("signer")),
+            ("issuer", p.get("issuer")), ("signed at", p.get("signed_at")),
+            ("AI-generated or AI-edited", "yes" if p.get("ai_generated") else "no"),
+            ("edited", "yes" if p.get("edited") else "no")]
+    for err in p.get("errors", []):
+        rows.append(("error", f"{err.get('code')}: {err.get('explanation')}"))
+    return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v) + "</table>"
+
+
+def _hashes(inputs: ReportInputs) -> str:
+    h = inputs.hashes
+    if h is None:
+        return "<p>Not computed.</p>"
+    rows = [("SHA-256", f"<code>{_e(h.sha256)}</code>")]
+    if h.kind == "image" and len(h):
+        rows.append(("PDQ", f"<code>{_e(h.hashes[0])}</code> (quality {int(h.quality[0])})"))
+    elif len(h):
+        lines = "".join(f"<tr><td>{t:.2f} s</td><td>{i}</td><td><code>{_e(x)}</code></td><td>{int(q)}</td></tr>"
+                        for t, i, x, q in zip(h.t, h.index, h.hashes, h.quality))
+        rows.append(("PDQ per frame", f"{len(h)} frames at {h.sample_fps:g} per second"))
+        table = ("<table class='pdq'><tr><th>time</th><th>frame</th><th>PDQ</th><th>quality</th></tr>"
+                 f"{lines}</table>")
+        return "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>" + table
+    return "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+
+
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;max-width:60rem;margin:2rem auto;padding:0 1rem}
+h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2rem}
+h3{font-size:1rem;margin:1.2rem 0 .4rem}.verdict{padding:1rem 1.2rem;border-radius:6px;border:2px solid #888}
+.verdict.fake{border-color:#c0392b;background:#fdf0ee}.verdict.real{border-color:#2e8b57;background:#eef8f2}
+.verdict.uncertain{border-color:#d4a017;background:#fdf8e6}.verdict.no-face{border-color:#888;background:#f4f4f4}
+.verdict p{margin:.4rem 0}table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
+th{background:#f6f6f6;font-weight:600}code{font-size:.8rem;word-break:break-all}
+.timeline{width:100%;height:auto;max-width:720px}.timeline .plot{fill:#fafafa;stroke:#bbb}
+.timeline .segment{fill:#c0392b;fill-opacity:.15}.timeline .threshold{stroke:#555;stroke-dasharray:5 4}
+.timeline .tick{font-size:11px;fill:#555}.legend{font-size:.85rem;color:#444}.seg-key{color:#e8b4ad}
+.moments{display:flex;flex-wrap:wrap;gap:.8rem}figure{margin:0}figure img{display:block;width:200px;height:auto;border:1px solid #ccc}
+.diff img{width:100%;max-width:480px}figcaption{font-size:.8rem;color:#333;max-width:200px}.diff figcaption{max-width:480px}
+.track{break-inside:avoid}footer{margin-top:2rem;font-size:.8rem;color:#555}
+@media print{body{margin:0;max-width:none}h2{break-after:avoid}.moments,figure,table{break-inside:avoid}}
+"""
+
+
+def gather(result: ScanResult, against: str | None = None, command: str | None = None) -> ReportInputs:
+    """Everything the report shows beside the scan, computed for the scanned file:
+    hashes, C2PA findings (when the provenance extra is installed) and, with
+    ``against`` (a folder of media or a file written by ``unswap hash``), source matches."""
+    from unswap.hashing import hash_media
+
+    inputs = ReportInputs(hashes=hash_media(result.path), command=command)
+    try:
+        from unswap.provenance import MissingExtra, ProvenanceError, read_provenance
+
+        inputs.provenance = read_provenance(result.path).to_dict()
+    except MissingExtra as e:
+        inputs.provenance_note = f"Not checked: {e}."
+    except ProvenanceError as e:
+        inputs.provenance_note = f"Not checked: {e}."
+    if against is not None:
+        inputs.matches = _match_sources(result, against)
+    return inputs
+
+
+def difference_image(diff) -> np.ndarray:
+    """An ``unswap.match.Difference`` as an RGB picture: grey where the suspect matches
+    its source, hot where it differs, the changed region outlined, blue where the source
+    does not cover the suspect."""
+    m = np.nan_to_num(diff.map, nan=0.0)
+    scaled = np.clip(m * (255.0 / max(float(np.percentile(m, 99.9)), 24.0)), 0, 255).astype(np.uint8)
+    out = cv2.applyColorMap(scaled, cv2.COLORMAP_INFERNO)[:, :, ::-1].copy()
+    out[np.isnan(diff.map)] = (40, 60, 120)
+    if diff.box is not None:
+        x0, y0, x1, y1 = (round(float(v)) for v in diff.box)
+        cv2.rectangle(out, (x0, y0), (x1, y1), (0, 255, 0), max(2, out.shape[1] // 400))
+    side = max(out.shape[:2])
+    if side > 960:
+        f = 960 / side
+        out = cv2.resize(out, (round(out.shape[1] * f), round(out.shape[0] * f)), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def _match_sources(result: ScanResult, against: str) -> list[dict]:
+    from unswap import match as matching
+
+    found = matching.match(result.path, against)
+    rows = matching.to_dict(found)["matches"]
+    for row, m in zip(rows, found.matches):
+        row["source"] = row["path"]
+        if m.difference is not None:
+            row["difference"] = difference_image(m.difference)
+            row["changed_box"] = None if m.difference.box is None else [float(v) for v in m.difference.box]
+    return rows
+
+
+def render_html(result: ScanResult, inputs: ReportInputs | None = None) -> str:
+    """The report for one scanned file, as a self-contained HTML document."""
+    from unswap.report import to_text
+
+    inputs = inputs or ReportInputs()
+    m = result.media
+    name = result.path.rsplit("/", 1)[-1]
+    label = result.label
+    score = "" if result.p_fake is None else (
+        f"<p>Score: p_fake {result.p_fake:.2f} for the most suspect face (threshold {result.threshold:.2f}, "
+        "chosen on validation data the model was not trained on).</p>")
+    tracks = [t for t in result.tracks if t.p_fake is not None]
+    video = m.kind == "video"
+    what = f"{m.width}x{m.height} {m.kind}" + (f", {m.duration_s:.1f} s at {m.fps:.2f} fps" if video and m.duration_s and m.fps else "")
+    timeline = (_timeline(tracks, m.duration_s or 0.0, result.threshold) if video and tracks else
+                "<p>A still image: one moment, scored below.</p>" if tracks else "<p>No face to plot.</p>")
+    faces = "".join(_track_section(result, t) for t in tracks) or "<p>No face found.</p>"
+    when = inputs.scanned_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    command = f"<tr><th>command</th><td><code>{_e(inputs.command)}</code></td></tr>" if inputs.command else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>unswap report: {_e(name)}</title><style>{_CSS}</style></head>
+<body>
+<header><p>unswap evidence report</p><h1>{_e(name)}</h1></header>
+<section class="verdict {_e(label)}" id="verdict">
+<h2 style="border:0;margin:0">{_e(_HEADLINE[label])}</h2>{score}
+<p><strong>What this means.</strong> {_e(_MEANS[label])}</p>
+<p><strong>What it does not mean.</strong> {_e(_NOT_MEANS[label])}</p>
+</section>
+<h2>The file</h2>
+<table><tr><th>file</th><td>{_e(result.path)}</td></tr><tr><th>media</th><td>{_e(what)}</td></tr>
+<tr><th>frames scored</th><td>{result.frames_scored}</td></tr><tr><th>face tracks</th><td>{len(tracks)}</td></tr></table>
+<h2>When: p_fake over time</h2>{timeline}
+<h2>Where: each face at its most suspect moments</h2>{faces}
+<h2>Source match</h2>{_matches(inputs)}
+<h2>Content Credentials (C2PA)</h2>{_provenance(inputs)}
+<h2>File hashes</h2>{_hashes(inputs)}
+<h2>How this was made</h2>
+<table><tr><th>tool</th><td>unswap {_e(result.tool_version)}</td></tr>
+<tr><th>detector</th><td>{_e(result.detector)}</td></tr><tr><th>scanned at</th><td>{_e(when)}</td></tr>{command}</table>
+<h3>Plain-text summary</h3><pre>{_e(to_text(result))}</pre>
+<footer>Generated offline by unswap. A detector's score is evidence, not proof; keep the
+original file and this report together.</footer>
+</body></html>
+"""
