@@ -16,21 +16,22 @@ from unswap.faces import align
 from unswap.metrics import balanced_threshold, expected_calibration_error, summary
 from unswap.train.data import load_split_inputs
 from unswap.train.loop import _normalizer, predict_logits
-from unswap.train.model import build_effnetlite0
+from unswap.train.model import MASK_STRIDE, MaskedNet, build_model
 
 
 def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str) -> dict:
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = state["config"]
-    model = build_effnetlite0(pretrained=False)
+    model = build_model(cfg, pretrained=False)
     model.load_state_dict(state["model"])
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     size = cfg["input_size"]
+    outputs = ["logit", "region"] if isinstance(model, MaskedNet) else ["logit"]
     torch.onnx.export(
         model, torch.zeros(1, 3, size, size), str(out / "model.onnx"), input_names=["input"],
-        output_names=["logit"], dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}}, opset_version=17,
-        dynamo=False,
+        output_names=outputs, dynamic_axes={"input": {0: "batch"}, **{o: {0: "batch"} for o in outputs}},
+        opset_version=17, dynamo=False,
     )
     normalize = _normalizer(cfg, torch.device("cpu"))
     golden = golden_crops(size).transpose(0, 3, 1, 2).copy()
@@ -45,7 +46,9 @@ def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str
     config = {
         "name": name,
         "version": version,
-        "arch": "efficientnet-lite0",
+        "arch": "efficientnet-lite0" + ("+region" if isinstance(model, MaskedNet) else ""),
+        "region": {"stride": MASK_STRIDE, "side": size // MASK_STRIDE, "meaning": "p(cell was blended in), trained on self-blend masks"}
+        if isinstance(model, MaskedNet) else None,
         "input_size": size,
         "mean": cfg["mean"],
         "std": cfg["std"],
