@@ -58,7 +58,7 @@ def test_truncated_video_scans_the_frames_that_decode(tmp_path, capsys):
     video = write_video(tmp_path / "clip.mp4")
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
-    code, out, err = run(capsys, "scan", "--json", "--every-frame", str(cut))
+    code, out, _ = run(capsys, "scan", "--json", "--every-frame", str(cut))
     assert code == 0
     record = json.loads(out)
     assert 0 < record["media"]["frames_scored"] < 50

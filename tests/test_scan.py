@@ -22,7 +22,8 @@ def scanner():
 
 
 def _dfdc_clips():
-    rows = list(csv.DictReader(open(shared("videos", "labels.csv"))))
+    with open(shared("videos", "labels.csv")) as f:
+        rows = list(csv.DictReader(f))
     return [(r["path"], r["label"]) for r in rows if r["path"].startswith("dfdc/")]
 
 

@@ -15,7 +15,6 @@ nor breaks a run), is at or above the threshold.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -25,7 +24,7 @@ from unswap.types import Segment, Track
 @dataclass(frozen=True)
 class Verdict:
     label: str  # "fake", "real", "uncertain" or "no-face"
-    p_fake: Optional[float]
+    p_fake: float | None
 
 
 def label_for(p: float, threshold: float, uncertain_margin: float = 0.0) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np

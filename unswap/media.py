@@ -20,7 +20,6 @@ import warnings
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional
 
 import av
 import av.error
@@ -55,7 +54,7 @@ class MediaError(Exception):
     ``str()`` is one line saying why, without the path (callers print it); ``path`` names the file.
     """
 
-    def __init__(self, reason: str, path: Optional[PathLike] = None) -> None:
+    def __init__(self, reason: str, path: PathLike | None = None) -> None:
         super().__init__(reason)
         self.path = None if path is None else str(path)
 
@@ -78,11 +77,11 @@ def probe(path: PathLike) -> MediaInfo:
 
 def frames(
     path: PathLike,
-    info: Optional[MediaInfo] = None,
+    info: MediaInfo | None = None,
     *,
     every_frame: bool = False,
     sample_fps: float = DEFAULT_SAMPLE_FPS,
-    max_frames: Optional[int] = None,
+    max_frames: int | None = None,
 ) -> Iterator[Frame]:
     """Upright RGB frames of ``path``, in stream order.
 
@@ -139,7 +138,7 @@ def _check_pixels(width: int, height: int, kind: str, path: Path) -> None:
 # ---- images ----------------------------------------------------------------------------
 
 
-def _open_image(file: Path) -> Optional[Image.Image]:
+def _open_image(file: Path) -> Image.Image | None:
     """The lazily opened image (header read, pixels not decoded), or None if Pillow can't identify it."""
     try:
         with warnings.catch_warnings():
@@ -222,12 +221,12 @@ def _probe_video(file: Path, container: av.container.InputContainer) -> MediaInf
 
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if stream.duration is not None and stream.time_base is not None:
-        duration_s: Optional[float] = float(stream.duration * stream.time_base)
+        duration_s: float | None = float(stream.duration * stream.time_base)
     elif container.duration is not None:
         duration_s = container.duration / av.time_base
     else:
         duration_s = None
-    frame_count: Optional[int] = stream.frames or None
+    frame_count: int | None = stream.frames or None
     if not rate and frame_count and duration_s:
         rate = Fraction(frame_count / duration_s)
     if not rate:
@@ -273,7 +272,7 @@ def _decoded(
 
 
 def _video_frames(
-    path: PathLike, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: Optional[int]
+    path: PathLike, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None
 ) -> Iterator[Frame]:
     file = _readable_file(path)
     if info.fps is None:
@@ -306,7 +305,7 @@ def _video_frames(
                 index = count
             else:
                 t = float((frame.pts - origin) * time_base)
-                index = int(round(t * fps)) if skip_nonref else count
+                index = round(t * fps) if skip_nonref else count
             if index < int(wanted_k * step + 0.5):
                 # Only chosen frames pay for the RGB conversion.
                 continue

@@ -75,7 +75,7 @@ def balanced_threshold(labels, scores) -> float:
 
 def summary(labels, scores, threshold: float) -> dict[str, float]:
     return {
-        "count": int(len(labels)),
+        "count": len(labels),
         "auc": roc_auc(labels, scores),
         "ap": average_precision(labels, scores),
         "eer": equal_error_rate(labels, scores),

@@ -5,9 +5,9 @@ Stages: media decode -> face detect -> track -> crop -> score -> aggregate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -29,7 +29,7 @@ class ScanConfig:
     detector: str = DEFAULT_DETECTOR
     sample_fps: float = DEFAULT_SAMPLE_FPS
     every_frame: bool = False
-    max_frames: Optional[int] = None
+    max_frames: int | None = None
     min_face_confidence: float = 0.6
     min_face_px: float = 24.0
     batch_size: int = 32
@@ -57,7 +57,7 @@ class ScanResult:
         return self.verdict.label
 
     @property
-    def p_fake(self) -> Optional[float]:
+    def p_fake(self) -> float | None:
         return self.verdict.p_fake
 
 
@@ -66,7 +66,7 @@ class Scanner:
         self.config = config
         self.detector = detector or create_detector(config.detector)
 
-    def scan(self, path: str | Path, progress: Callable[[int, Optional[int]], None] | None = None) -> ScanResult:
+    def scan(self, path: str | Path, progress: Callable[[int, int | None], None] | None = None) -> ScanResult:
         """Scan one image or video. Raises ``MediaError`` for input that is not usable media.
 
         ``progress(frames_done, frames_expected)`` is called after each sampled frame.
@@ -122,7 +122,7 @@ class Scanner:
         return ScanResult(str(path), info, verdict, tracker.tracks, n_frames, det.id, c.threshold, crops=kept)
 
 
-def region_box(region: np.ndarray, crop_box: np.ndarray, level: float = 0.5) -> Optional[np.ndarray]:
+def region_box(region: np.ndarray, crop_box: np.ndarray, level: float = 0.5) -> np.ndarray | None:
     """Frame-pixel box [x0, y0, x1, y1] around the cells of an (M, M) region map at or
     above ``level``, the map lying on ``crop_box``; None when no cell reaches it."""
     ys, xs = np.nonzero(region >= level)
@@ -135,12 +135,12 @@ def region_box(region: np.ndarray, crop_box: np.ndarray, level: float = 0.5) -> 
                      x0 + (xs.max() + 1) * cell_w, y0 + (ys.max() + 1) * cell_h], np.float32)
 
 
-def _expected_frames(info: MediaInfo, cfg: ScanConfig) -> Optional[int]:
+def _expected_frames(info: MediaInfo, cfg: ScanConfig) -> int | None:
     if info.kind == "image":
         return 1
     if cfg.every_frame:
         return info.frame_count
     if info.duration_s:
-        n = max(1, int(round(info.duration_s * cfg.sample_fps)))
+        n = max(1, round(info.duration_s * cfg.sample_fps))
         return min(n, cfg.max_frames) if cfg.max_frames else n
     return None

@@ -8,7 +8,6 @@ EXIF orientation already applied), origin at the top-left corner, boxes as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -21,9 +20,9 @@ class MediaInfo:
     kind: str  # "image" or "video"
     width: int
     height: int
-    fps: Optional[float] = None
-    duration_s: Optional[float] = None
-    frame_count: Optional[int] = None
+    fps: float | None = None
+    duration_s: float | None = None
+    frame_count: int | None = None
     rotation: int = 0  # degrees clockwise applied to make the frame upright
 
     def __post_init__(self) -> None:
@@ -67,13 +66,13 @@ class Faces:
             raise ValueError("boxes, landmarks and scores differ in length")
 
     @classmethod
-    def empty(cls) -> "Faces":
+    def empty(cls) -> Faces:
         return cls(np.zeros((0, 4)), np.zeros((0, 5, 2)), np.zeros((0,)))
 
     def __len__(self) -> int:
         return len(self.boxes)
 
-    def __getitem__(self, index) -> "Faces":
+    def __getitem__(self, index) -> Faces:
         idx = np.atleast_1d(np.arange(len(self))[index])
         return Faces(self.boxes[idx], self.landmarks[idx], self.scores[idx])
 
@@ -87,11 +86,11 @@ class FaceObservation:
     box: np.ndarray  # (4,) float, upright-frame pixels
     landmarks: np.ndarray  # (5, 2)
     detection_score: float
-    p_fake: Optional[float] = None
+    p_fake: float | None = None
     # where, for detectors with a region output: (M, M) float32 in 0..1 over the crop,
     # and the frame-pixel box of the cells at or above 0.5 (None when there are none)
-    region: Optional[np.ndarray] = None
-    region_box: Optional[np.ndarray] = None
+    region: np.ndarray | None = None
+    region_box: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -111,8 +110,8 @@ class Track:
 
     track_id: int
     observations: list[FaceObservation] = field(default_factory=list)
-    p_fake: Optional[float] = None
-    label: Optional[str] = None
+    p_fake: float | None = None
+    label: str | None = None
     segments: list[Segment] = field(default_factory=list)
 
     @property

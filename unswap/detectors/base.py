@@ -52,7 +52,7 @@ class DetectorConfig:
     uncertain_margin: float = 0.0
 
     @classmethod
-    def from_file(cls, path: Path) -> "DetectorConfig":
+    def from_file(cls, path: Path) -> DetectorConfig:
         raw = json.loads(Path(path).read_text())
         return cls(
             name=raw["name"],

@@ -15,7 +15,7 @@ from unswap.faces.detect import detect_faces
 def crop_landmarks(crop_rgb: np.ndarray, pad_frac: float = 0.5) -> np.ndarray | None:
     """(5, 2) landmarks in crop pixels, or None when no face is found."""
     h, w = crop_rgb.shape[:2]
-    p = int(round(pad_frac * max(h, w)))
+    p = round(pad_frac * max(h, w))
     padded = cv2.copyMakeBorder(crop_rgb, p, p, p, p, cv2.BORDER_CONSTANT, value=(0, 0, 0))
     faces = detect_faces(padded, min_confidence=0.5, max_side=max(padded.shape[:2]))
     if len(faces) == 0:

@@ -66,7 +66,7 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
     mask_weight = cfg.get("mask_weight", 0.0)
     data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args,
                       mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.get("large_mask_p", 0.0))
-    val_keys, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
+    _, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
     normalize = _normalizer(cfg, dev)
 
     # channels-last runs the depthwise convolutions about 30% faster on the CPU

@@ -130,7 +130,7 @@ def degrade(
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.5:
         q = int(rng.integers(40, 96))
-        ok, buf = cv2.imencode(".jpg", out[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
+        _, buf = cv2.imencode(".jpg", out[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
         out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1]
     if rng.random() < 0.1:
         out = np.clip(out.astype(np.float32) + rng.normal(0, rng.uniform(2, 6), out.shape), 0, 255).astype(np.uint8)
