@@ -94,7 +94,7 @@ def test_json_contract_on_the_bundled_sample(capsys):
     assert 0.0 <= r["p_fake"] <= 1.0
     assert r["media"] == {"kind": "image", "width": 512, "height": 512, "fps": None, "duration_s": None,
                           "frames_scored": 1}
-    assert r["detector"]["name"] == "effnetlite0_sbi" and r["detector"]["version"] == "v1"
+    assert r["detector"]["name"] == "effnetlite0_sbi" and r["detector"]["version"] == "v2"
     [track] = r["tracks"]
     assert TRACK_KEYS <= set(track)
     [f] = track["frames"]
@@ -118,7 +118,7 @@ def test_usage_errors_exit_2(capsys):
 
 def test_detectors_lists_the_default(capsys):
     code, out, _ = run(capsys, "detectors")
-    assert code == 0 and "effnetlite0_sbi.v1  (default)" in out
+    assert code == 0 and "effnetlite0_sbi.v2  (default)" in out and "effnetlite0_sbi.v1" in out
 
 
 def _face_set(root: Path, samples: list[tuple[str, str, bytes]], split: str = "mini") -> Path:

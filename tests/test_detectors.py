@@ -43,3 +43,16 @@ def test_onnx_matches_the_torch_model_it_was_exported_from(det):
 def test_config_crop_geometry_is_the_one_the_scan_path_uses(det):
     assert det.config.side_per_scale == align.SIDE_PER_SCALE
     assert det.config.center_below == align.CENTER_BELOW
+
+
+def test_region_maps_when_a_detector_has_them_agree_with_its_scores(det):
+    g = golden_crops(det.config.input_size)
+    p, regions = det.score_regions(g, batch_size=2)
+    assert np.allclose(p, det.score(g), atol=1e-6)
+    region = json.loads((det.folder / "config.json").read_text()).get("region")
+    if region is None:
+        assert regions is None
+        return
+    side = region["side"]
+    assert regions.shape == (3, side, side) and regions.dtype == np.float32
+    assert ((0 <= regions) & (regions <= 1)).all()

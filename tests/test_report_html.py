@@ -156,3 +156,36 @@ def test_report_options_are_checked(tmp_path, capsys):
     assert "--against needs --report" in capsys.readouterr().err
     assert main(["scan", str(SAMPLE), "--report", str(tmp_path / "r.html"), "--against", str(tmp_path / "nope")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def _dfdc_clips() -> list[tuple[str, str]]:
+    import csv
+
+    from unswap.paths import shared_data_dir
+
+    labels = shared_data_dir() / "videos" / "labels.csv"
+    if not labels.is_file():
+        return [("missing", "unknown")]
+    with open(labels) as f:
+        return [(r["path"], r["label"]) for r in csv.DictReader(f) if r["path"].startswith("dfdc/")]
+
+
+# The default detector (v2) labels the one real DFDC clip fake (p_fake 0.72, threshold
+# 0.63): a known failure recorded in MODEL_CARD.md. Strict, so a fix shows up here.
+_REAL_CLIP_MISSED = pytest.mark.xfail(strict=True, reason="v2 labels the real DFDC clip fake (MODEL_CARD.md)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("clip", "label"),
+    [pytest.param(c, lab, marks=_REAL_CLIP_MISSED) if lab == "real" else (c, lab) for c, lab in _dfdc_clips()],
+)
+def test_report_shows_a_segment_and_an_overlay_on_each_fake_dfdc_clip_and_neither_on_the_real(clip, label):
+    path = shared("videos", clip)
+    result = Scanner(ScanConfig(keep_crops=3)).scan(path)
+    doc = render_html(result)
+    judged_fake = result.label == "fake"
+    # the report never contradicts its verdict: segments and overlays come with "fake" only
+    assert ('<tr class="segment">' in doc) == judged_fake
+    assert ('class="moment overlay"' in doc) == judged_fake
+    assert result.label == label

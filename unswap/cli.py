@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, type=Path, help="detector folder to write")
     x.add_argument("--name", default="effnetlite0_sbi")
     x.add_argument("--version", dest="tag", default="v1")
+    x.add_argument("--uncertain-margin", type=float, default=0.0,
+                   help="label a file 'uncertain' when its p_fake is this close to the threshold")
     x.add_argument("--faces", type=Path, default=None)
 
     sub.add_parser("detectors", help="list the registered detectors")
@@ -218,7 +220,7 @@ def cmd_export(args) -> int:
         raise UserError("export needs the train extra: pip install 'unswap[train]'") from None
     if not args.checkpoint.is_file():
         raise UserError(f"{args.checkpoint}: no such checkpoint")
-    cfg = export(args.checkpoint, args.out, _faces_dir(args.faces), args.name, args.tag)
+    cfg = export(args.checkpoint, args.out, _faces_dir(args.faces), args.name, args.tag, args.uncertain_margin)
     v = cfg["metrics"]["val"]
     print(f"exported {args.out}: val AUC {v['auc']:.4f}, ECE {v['ece_15']:.4f}, threshold {cfg['threshold']:.4f}")
     return EXIT_OK

@@ -42,3 +42,9 @@ class OnnxDetector(Detector):
 @register_detector("effnetlite0_sbi.v1")
 def effnetlite0_sbi_v1(**kwargs) -> Detector:
     return OnnxDetector(WEIGHTS / "effnetlite0_sbi.v1", **kwargs)
+
+
+@register_detector("effnetlite0_sbi.v2")
+def effnetlite0_sbi_v2(**kwargs) -> Detector:
+    """v1's network with a second output, the region map, trained on the self-blend masks."""
+    return OnnxDetector(WEIGHTS / "effnetlite0_sbi.v2", **kwargs)

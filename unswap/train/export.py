@@ -19,7 +19,9 @@ from unswap.train.loop import _normalizer, predict_logits
 from unswap.train.model import MASK_STRIDE, MaskedNet, build_model
 
 
-def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str) -> dict:
+def export(
+    checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str, uncertain_margin: float = 0.0
+) -> dict:
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = state["config"]
     model = build_model(cfg, pretrained=False)
@@ -56,7 +58,7 @@ def export(checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str
         "calibration": {"method": "platt", "a": a, "b": b, "fitted_on": "val"},
         "threshold": threshold,
         "threshold_rule": "maximum balanced accuracy on val",
-        "uncertain_margin": 0.0,
+        "uncertain_margin": uncertain_margin,
         "training": {"config": cfg, "step": state["step"], "data": "real faces of the shared DFDC train split + self-blended images"},
         "metrics": {"val": val},
         "export_check": {"inputs": "unswap.detectors.base.golden_crops", "torch_logits": golden_logits.tolist()},
