@@ -69,3 +69,62 @@ def test_shrinking_crop_matches_area_resize(sample_rgb):
     c = crop(sample_rgb, np.array([0.0, 0.0, 512.0, 512.0]), 64)
     ref = cv2.resize(sample_rgb, (64, 64), interpolation=cv2.INTER_AREA)
     assert np.abs(c.astype(int) - ref.astype(int)).mean() < 3.0
+
+
+def _canvases(sample_rgb):
+    import cv2
+
+    yield np.zeros((288, 512, 3), np.uint8)  # no face
+    yield cv2.resize(sample_rgb, (400, 500))
+    two = np.zeros((512, 1024, 3), np.uint8)
+    two[:, :512] = cv2.resize(sample_rgb, (512, 512))
+    two[128:384, 640:896] = cv2.resize(sample_rgb, (256, 256))
+    yield two
+    yield cv2.flip(cv2.resize(sample_rgb, (333, 517)), 1)  # odd width: row stride is not 4-aligned
+
+
+def test_ctypes_detection_equals_the_yuface_binding(sample_rgb):
+    from unswap.faces.detect import _cnn_function, _detect_cnn
+
+    assert _cnn_function()[0] is not None, "libfacedetection.so or facedetect_cnn not found in the yuface wheel"
+    for img in _canvases(sample_rgb):
+        bgr = np.ascontiguousarray(img[:, :, ::-1])
+        fast, binding = _detect_cnn(bgr), _detect_cnn(bgr, use_ctypes=False)
+        assert fast.shape == binding.shape
+        np.testing.assert_array_equal(fast, binding)
+
+
+def test_detection_releases_the_gil_so_decoding_goes_on(sample_rgb):
+    """While one detection runs, another Python thread (the decoder) gets to run.
+
+    With a long switch interval the interpreter never takes the GIL from a thread on its
+    own during one ~15 ms detection, so any progress of the other thread in that window
+    means the call released the GIL; the yuface binding, which holds it, gives none.
+    """
+    import sys
+    import threading
+
+    from unswap.faces.detect import _detect_cnn
+
+    bgr = np.ascontiguousarray(np.tile(sample_rgb[:, :, ::-1], (1, 2, 1))[:288, :512])
+    steps, stop = [0], threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            steps[0] += 1
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.1)
+    thread = threading.Thread(target=spin)
+    try:
+        thread.start()
+        progress = []
+        for _ in range(3):
+            before = steps[0]
+            _detect_cnn(bgr)
+            progress.append(steps[0] - before)
+    finally:
+        stop.set()
+        sys.setswitchinterval(old)
+        thread.join()
+    assert min(progress) > 0, progress

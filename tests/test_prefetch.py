@@ -39,3 +39,31 @@ def test_consumer_stopping_early_stops_the_producer():
             break
     assert done.wait(2.0)
     assert len(produced) < 20
+
+
+def test_producer_starts_before_the_first_next():
+    started = threading.Event()
+
+    def items():
+        started.set()
+        yield 1
+
+    with prefetch(items()) as it:
+        assert started.wait(2.0)
+        assert list(it) == [1]
+
+
+def test_closing_unblocks_a_producer_stuck_on_a_full_queue():
+    done = threading.Event()
+
+    def items():
+        try:
+            yield from range(100)
+        finally:
+            done.set()
+
+    it = prefetch(items(), depth=1)
+    assert next(it) == 0
+    it.close()
+    assert done.wait(2.0)
+    assert list(it) == []

@@ -14,6 +14,7 @@ import numpy as np
 from unswap import __version__
 from unswap.aggregate import Verdict, file_verdict, score_segments, score_tracks
 from unswap.detectors import DEFAULT_DETECTOR, Detector, create_detector
+from unswap.detectors.registry import require_detector
 from unswap.faces.align import crop
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
@@ -32,7 +33,7 @@ class ScanConfig:
     max_frames: int | None = None
     min_face_confidence: float = 0.6
     min_face_px: float = 24.0
-    batch_size: int = 32
+    batch_size: int = 8  # faces scored together; small, so scoring overlaps decoding
     keep_crops: int = 0  # keep this many most-suspect face crops per track (for reports)
     crop_px: int = 256  # side of a kept crop
     region_level: float = 0.5  # region-map value that counts a cell as blended in
@@ -62,17 +63,36 @@ class ScanResult:
 
 
 class Scanner:
+    """Scans files with one detector. The detector's model loads at the first scan, while
+    that file's first frames decode; an unknown detector name fails here at once."""
+
     def __init__(self, config: ScanConfig = ScanConfig(), detector: Detector | None = None):
         self.config = config
-        self.detector = detector or create_detector(config.detector)
+        if detector is None:
+            require_detector(config.detector)
+        self._detector = detector
+
+    @property
+    def detector(self) -> Detector:
+        if self._detector is None:
+            self._detector = create_detector(self.config.detector)
+        return self._detector
 
     def scan(self, path: str | Path, progress: Callable[[int, int | None], None] | None = None) -> ScanResult:
         """Scan one image or video. Raises ``MediaError`` for input that is not usable media.
 
         ``progress(frames_done, frames_expected)`` is called after each sampled frame.
         """
-        cfg, det = self.config, self.detector
+        cfg = self.config
         info = probe(path)
+        decoded = prefetch(
+            frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames)
+        )
+        with decoded:
+            return self._scan(path, info, decoded, progress)
+
+    def _scan(self, path, info: MediaInfo, decoded: prefetch, progress) -> ScanResult:
+        cfg, det = self.config, self.detector  # the model loads while the first frames decode
         tracker = FaceTracker()
         pending: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (track id, obs index, crop, crop box)
         kept: dict[int, list[tuple[int, np.ndarray]]] = {}
@@ -95,8 +115,7 @@ class Scanner:
                 items.sort(key=lambda item: -(obs[item[0]].p_fake or 0.0))
                 del items[cfg.keep_crops :]
 
-        decoded = frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames)
-        for frame in prefetch(decoded):
+        for frame in decoded:
             n_frames += 1
             faces = detect_faces(frame.image, cfg.min_face_confidence)
             if len(faces):

@@ -31,7 +31,12 @@ def list_detectors() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def create_detector(name: str = DEFAULT_DETECTOR, **kwargs) -> Detector:
+def require_detector(name: str) -> None:
+    """Raise UnknownDetector unless ``name`` is registered (loads nothing)."""
     if name not in _FACTORIES:
         raise UnknownDetector(f"unknown detector {name!r}; available: {', '.join(list_detectors())}")
+
+
+def create_detector(name: str = DEFAULT_DETECTOR, **kwargs) -> Detector:
+    require_detector(name)
     return _FACTORIES[name](**kwargs)
