@@ -104,9 +104,7 @@ def _detect_cnn(bgr: np.ndarray, use_ctypes: bool = True) -> np.ndarray:
         if threads is not None:
             threads(1)  # a per-calling-thread setting in OpenMP, so set at every call
         result = fn(ctypes.addressof(buf), bgr.ctypes.data, bgr.shape[1], bgr.shape[0], bgr.strides[0])
-    if not result:
-        return np.zeros((0, 15), np.int16)
-    n = result[0]
+    n = result[0] if result else 0
     if n <= 0:
         return np.zeros((0, 15), np.int16)
     faces = ctypes.cast(ctypes.cast(result, ctypes.c_void_p).value + 4, ctypes.POINTER(ctypes.c_short))
