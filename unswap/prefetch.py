@@ -45,7 +45,7 @@ def _produce(items: Iterator, q: queue.Queue, stop: threading.Event) -> None:
             close()  # a generator's finally / with blocks run (files are closed)
 
 
-class prefetch(Generic[T]):  # noqa: N801 - used like the function it replaced
+class prefetch(Generic[T]):  # lower case: used like the function it replaced
     """Yield what ``items`` yields, produced up to ``depth`` ahead in a daemon thread.
 
     An exception raised by ``items`` is re-raised here, at the point it occurred. When the
