@@ -14,6 +14,7 @@ from media_files import not_media, png_claiming, write_video
 from PIL import Image
 
 from unswap.cli import main
+from unswap.detectors import DEFAULT_DETECTOR
 
 TRACK_KEYS = {"track_id", "p_fake", "start_s", "end_s", "frames"}
 
@@ -94,7 +95,7 @@ def test_json_contract_on_the_bundled_sample(capsys):
     assert 0.0 <= r["p_fake"] <= 1.0
     assert r["media"] == {"kind": "image", "width": 512, "height": 512, "fps": None, "duration_s": None,
                           "frames_scored": 1}
-    assert r["detector"]["name"] == "effnetlite0_sbi" and r["detector"]["version"] == "v2"
+    assert f"{r['detector']['name']}.{r['detector']['version']}" == DEFAULT_DETECTOR
     [track] = r["tracks"]
     assert TRACK_KEYS <= set(track)
     [f] = track["frames"]
@@ -118,7 +119,7 @@ def test_usage_errors_exit_2(capsys):
 
 def test_detectors_lists_the_default(capsys):
     code, out, _ = run(capsys, "detectors")
-    assert code == 0 and "effnetlite0_sbi.v2  (default)" in out and "effnetlite0_sbi.v1" in out
+    assert code == 0 and "effnetlite0_sbi.v3  (default)" in out and "effnetlite0_sbi.v1" in out
 
 
 def _face_set(root: Path, samples: list[tuple[str, str, bytes]], split: str = "mini") -> Path:

@@ -56,3 +56,34 @@ def test_region_maps_when_a_detector_has_them_agree_with_its_scores(det):
     side = region["side"]
     assert regions.shape == (3, side, side) and regions.dtype == np.float32
     assert ((0 <= regions) & (regions <= 1)).all()
+
+
+def test_flip_tta_averages_a_crop_and_its_mirror_image(det):
+    """With ``flip_tta`` a face and its mirror image score the same (the test-time flip
+    is symmetric), and the raw logit is the mean of the two plain forward passes."""
+    import dataclasses
+
+    g = golden_crops(det.config.input_size)[:1]  # the sample's face
+    pair = np.concatenate([g, g[:, :, ::-1]])
+    flip_cfg = dataclasses.replace(det.config, flip_tta=True)
+    plain_cfg = dataclasses.replace(det.config, flip_tta=False)
+    orig = det.config
+    try:
+        det.config = plain_cfg
+        plain, plain_maps = det.raw(pair, regions=True)
+        det.config = flip_cfg
+        flipped, flipped_maps = det.raw(pair, regions=True)
+    finally:
+        det.config = orig
+    assert not np.isclose(plain[0], plain[1], atol=1e-3)  # the network itself is not symmetric
+    assert np.allclose(flipped, [plain.mean()] * 2, atol=1e-4)
+    if plain_maps is not None:
+        assert np.allclose(flipped_maps[0], (plain_maps[0] + plain_maps[1][:, ::-1]) / 2, atol=1e-4)
+        assert np.allclose(flipped_maps[0], flipped_maps[1][:, ::-1], atol=1e-4)
+
+
+def test_a_variant_sharing_weights_finds_them():
+    """effnetlite0_sbi.v3 reuses v2's ONNX file rather than shipping a copy."""
+    v3 = create_detector("effnetlite0_sbi.v3")
+    assert v3.config.flip_tta and (v3.folder / v3.config.model_file).resolve() == (
+        create_detector("effnetlite0_sbi.v2").folder / "model.onnx").resolve()

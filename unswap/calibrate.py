@@ -29,3 +29,21 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 100) -> tuple
         if np.abs(t * step).max() < 1e-9:
             break
     return float(a), float(b)
+
+
+def calibrate_on_val(logits: np.ndarray, labels: np.ndarray) -> dict:
+    """Everything a detector's ``config.json`` says about its calibration, from raw
+    ``val`` logits and labels (1 = fake): Platt scaling, the threshold of maximum
+    balanced accuracy, and the val metrics at that threshold (ECE over 15 bins)."""
+    from unswap.metrics import balanced_threshold, expected_calibration_error, summary
+
+    a, b = fit_platt(logits, labels)
+    p = sigmoid(a * logits + b)
+    threshold = balanced_threshold(labels, p)
+    val = {**summary(labels, p, threshold), "ece_15": expected_calibration_error(labels, p)}
+    return {
+        "calibration": {"method": "platt", "a": a, "b": b, "fitted_on": "val"},
+        "threshold": threshold,
+        "threshold_rule": "maximum balanced accuracy on val",
+        "metrics": {"val": val},
+    }

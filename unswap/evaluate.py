@@ -47,17 +47,23 @@ def _batches(samples: Iterator[FaceSample], n: int) -> Iterator[list[FaceSample]
         yield batch
 
 
-def score_split(detector: Detector, faces_dir: Path, split: str, batch_size: int = 64, degrade: str = "none"):
-    """(keys, labels with 1 = fake, calibrated p_fake) for every sample of ``split``."""
+def split_logits(detector: Detector, faces_dir: Path, split: str, batch_size: int = 64, degrade: str = "none"):
+    """(keys, labels with 1 = fake, raw uncalibrated logits) for every sample of ``split``."""
     if degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; one of {', '.join(DEGRADATIONS)}")
-    keys, labels, probs = [], [], []
+    keys, labels, logits = [], [], []
     for batch in _batches(iter_split(faces_dir, split), batch_size):
         crops = detector.resize_faces([degrade_crop(s.decode(), degrade) for s in batch])
-        probs.append(detector.score(crops, batch_size))
+        logits.append(detector.raw(crops, batch_size)[0])
         keys += [s.key for s in batch]
         labels += [1 if s.label == "fake" else 0 for s in batch]
-    return keys, np.array(labels), np.concatenate(probs) if probs else np.zeros(0)
+    return keys, np.array(labels), np.concatenate(logits) if logits else np.zeros(0)
+
+
+def score_split(detector: Detector, faces_dir: Path, split: str, batch_size: int = 64, degrade: str = "none"):
+    """(keys, labels with 1 = fake, calibrated p_fake) for every sample of ``split``."""
+    keys, labels, logits = split_logits(detector, faces_dir, split, batch_size, degrade)
+    return keys, labels, detector.postprocess(logits)
 
 
 def write_scores(path: Path, keys: list[str], labels: np.ndarray, probs: np.ndarray) -> None:

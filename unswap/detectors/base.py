@@ -50,6 +50,8 @@ class DetectorConfig:
     platt_b: float = 0.0
     threshold: float = 0.5
     uncertain_margin: float = 0.0
+    flip_tta: bool = False  # average the raw outputs of each crop and its mirror image
+    model_file: str = "model.onnx"  # relative to the config's folder
 
     @classmethod
     def from_file(cls, path: Path) -> DetectorConfig:
@@ -66,6 +68,8 @@ class DetectorConfig:
             platt_b=float(raw.get("calibration", {}).get("b", 0.0)),
             threshold=float(raw["threshold"]),
             uncertain_margin=float(raw.get("uncertain_margin", 0.0)),
+            flip_tta=bool(raw.get("test_time", {}).get("flip", False)),
+            model_file=str(raw.get("model", "model.onnx")),
         )
 
 
@@ -112,21 +116,37 @@ class Detector(ABC):
         """Raw logits -> calibrated p_fake in 0..1 (Platt scaling fitted on val)."""
         return sigmoid(self.config.platt_a * np.asarray(logits, np.float64) + self.config.platt_b)
 
+    def raw(self, crops: np.ndarray, batch_size: int = 32, regions: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, S, S, 3) uint8 crops -> uncalibrated logits (N,) and, with ``regions`` and
+        a detector that has them, region-map logits (N, M, M); else None.
+
+        With ``flip_tta`` each crop and its mirror image go through the network in one
+        batch and their outputs are averaged (the mirror's region map mirrored back).
+        """
+        if len(crops) == 0:
+            return np.zeros((0,), np.float64), None
+        logits, maps = [], []
+        for i in range(0, len(crops), batch_size):
+            x = self.preprocess(crops[i : i + batch_size])
+            n = len(x)
+            if self.config.flip_tta:
+                x = np.concatenate([x, x[..., ::-1]])
+            z, r = self.forward_regions(x) if regions else (self.forward(x), None)
+            if self.config.flip_tta:
+                z = (z[:n] + z[n:]) / 2
+                r = None if r is None else (r[:n] + r[n:, :, ::-1]) / 2
+            logits.append(z)
+            maps.append(r)
+        z = np.concatenate(logits)
+        return z, None if maps[0] is None else np.concatenate(maps)
+
     def score(self, crops: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """(N, S, S, 3) uint8 crops -> (N,) calibrated p_fake."""
-        if len(crops) == 0:
-            return np.zeros((0,), np.float64)
-        logits = [self.forward(self.preprocess(crops[i : i + batch_size])) for i in range(0, len(crops), batch_size)]
-        return self.postprocess(np.concatenate(logits))
+        return self.postprocess(self.raw(crops, batch_size)[0])
 
     def score_regions(self, crops: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray | None]:
         """(N, S, S, 3) uint8 crops -> calibrated p_fake (N,) and, for detectors that
         have one, the region map (N, M, M) float32 in 0..1: how likely each cell of the
         crop (an M x M grid over it) was blended in. None otherwise."""
-        if len(crops) == 0:
-            return np.zeros((0,), np.float64), None
-        outs = [self.forward_regions(self.preprocess(crops[i : i + batch_size])) for i in range(0, len(crops), batch_size)]
-        p = self.postprocess(np.concatenate([o[0] for o in outs]))
-        if outs[0][1] is None:
-            return p, None
-        return p, sigmoid(np.concatenate([o[1] for o in outs])).astype(np.float32)
+        z, r = self.raw(crops, batch_size, regions=True)
+        return self.postprocess(z), None if r is None else sigmoid(r).astype(np.float32)

@@ -28,7 +28,7 @@ class OnnxDetector(Detector):
         # decoding, and spinning only takes time from it (scoring is no slower for it).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
-        self.session = ort.InferenceSession(str(self.folder / "model.onnx"), opts, providers=providers)
+        self.session = ort.InferenceSession(str(self.folder / self.config.model_file), opts, providers=providers)
         self._input = self.session.get_inputs()[0].name
         self._outputs = [o.name for o in self.session.get_outputs()]
 
@@ -51,3 +51,10 @@ def effnetlite0_sbi_v1(**kwargs) -> Detector:
 def effnetlite0_sbi_v2(**kwargs) -> Detector:
     """v1's network with a second output, the region map, trained on the self-blend masks."""
     return OnnxDetector(WEIGHTS / "effnetlite0_sbi.v2", **kwargs)
+
+
+@register_detector("effnetlite0_sbi.v3")
+def effnetlite0_sbi_v3(**kwargs) -> Detector:
+    """v2's weights scoring each face and its mirror image (test-time flip), calibrated
+    afresh on val (scripts/flip_tta_variant.py)."""
+    return OnnxDetector(WEIGHTS / "effnetlite0_sbi.v3", **kwargs)

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import torch
 
-from unswap.calibrate import fit_platt
-from unswap.detectors.base import golden_crops, sigmoid
+from unswap.calibrate import calibrate_on_val
+from unswap.detectors.base import golden_crops
 from unswap.faces import align
-from unswap.metrics import balanced_threshold, expected_calibration_error, summary
 from unswap.train.data import load_split_inputs
 from unswap.train.loop import _normalizer, predict_logits
 from unswap.train.model import MASK_STRIDE, MaskedNet, build_model
@@ -40,11 +39,7 @@ def export(
     golden_logits = predict_logits(model, golden, normalize, torch.device("cpu"))
     _, labels, x = load_split_inputs(faces_dir, "val", size)
     logits = predict_logits(model, x, normalize, torch.device("cpu"))
-    a, b = fit_platt(logits, labels)
-    p = sigmoid(a * logits + b)
-    threshold = balanced_threshold(labels, p)
-    val = summary(labels, p, threshold)
-    val["ece_15"] = expected_calibration_error(labels, p)
+    calibrated = calibrate_on_val(logits, labels)
     config = {
         "name": name,
         "version": version,
@@ -55,12 +50,12 @@ def export(
         "mean": cfg["mean"],
         "std": cfg["std"],
         "crop": {"side_per_scale": align.SIDE_PER_SCALE, "center_below": align.CENTER_BELOW},
-        "calibration": {"method": "platt", "a": a, "b": b, "fitted_on": "val"},
-        "threshold": threshold,
-        "threshold_rule": "maximum balanced accuracy on val",
+        "calibration": calibrated["calibration"],
+        "threshold": calibrated["threshold"],
+        "threshold_rule": calibrated["threshold_rule"],
         "uncertain_margin": uncertain_margin,
         "training": {"config": cfg, "step": state["step"], "data": "real faces of the shared DFDC train split + self-blended images"},
-        "metrics": {"val": val},
+        "metrics": calibrated["metrics"],
         "export_check": {"inputs": "unswap.detectors.base.golden_crops", "torch_logits": golden_logits.tolist()},
         "license": "weights trained on DFDC data: research and non-commercial use only",
     }
