@@ -41,7 +41,8 @@ def head_turn(rgb: np.ndarray) -> float:
     return float(abs(lm[2, 0] - eye_mid[0]) / max(1.0, np.linalg.norm(lm[1] - lm[0])))
 
 
-def measure(split_dir: Path, split: str, detector_name: str) -> dict[str, np.ndarray]:
+def measure(split_dir: Path, split: str, detector_name: str) -> tuple[dict[str, np.ndarray], float]:
+    """Per-crop columns (label, p, width, luma, sharp, turn, bytes) and the detector's threshold."""
     det = create_detector(detector_name)
     width = {r["key"]: float(r.get("source_face_width") or "nan") for r in read_manifest(split_dir, split)}
     cols: dict[str, list] = {k: [] for k in ("label", "p", "width", "luma", "sharp", "turn", "bytes")}
@@ -63,8 +64,7 @@ def measure(split_dir: Path, split: str, detector_name: str) -> dict[str, np.nda
         batch.append(det.score(det.resize_faces(rgbs)))
     out = {k: np.array(v, dtype=float) for k, v in cols.items()}
     out["p"] = np.concatenate(batch)
-    out["threshold"] = np.array(det.config.threshold)
-    return out
+    return out, det.config.threshold
 
 
 def row(name: str, m: np.ndarray, y: np.ndarray, p: np.ndarray, thr: float) -> str:
@@ -82,8 +82,8 @@ def main() -> None:
     ap.add_argument("--faces", type=Path, default=None)
     ap.add_argument("--split", default="val")
     args = ap.parse_args()
-    d = measure(args.faces or shared_data_dir() / "faces", args.split, args.detector)
-    y, p, thr = d["label"], d["p"], float(d["threshold"])
+    d, thr = measure(args.faces or shared_data_dir() / "faces", args.split, args.detector)
+    y, p = d["label"], d["p"]
 
     def tertiles(x: np.ndarray) -> list[float]:
         return list(np.nanquantile(x, [1 / 3, 2 / 3]))

@@ -170,9 +170,10 @@ def _dfdc_clips() -> list[tuple[str, str]]:
         return [(r["path"], r["label"]) for r in csv.DictReader(f) if r["path"].startswith("dfdc/")]
 
 
-# The default detector (v2) labels the one real DFDC clip fake (p_fake 0.72, threshold
-# 0.63): a known failure recorded in MODEL_CARD.md. Strict, so a fix shows up here.
-_REAL_CLIP_MISSED = pytest.mark.xfail(strict=True, reason="v2 labels the real DFDC clip fake (MODEL_CARD.md)")
+# The default detector (v3, as v2 before it) labels the one real DFDC clip fake (p_fake
+# 0.73, threshold 0.64): a known failure recorded in MODEL_CARD.md. Strict, so a fix
+# shows up here.
+_REAL_CLIP_MISSED = pytest.mark.xfail(strict=True, reason="v3 labels the real DFDC clip fake (MODEL_CARD.md)")
 
 
 @pytest.mark.slow
