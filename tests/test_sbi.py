@@ -72,3 +72,31 @@ def test_training_pairs_carry_the_blend_mask_as_region_target(tmp_path):
     assert m.shape == (2, 10, 10)
     assert m[0].abs().max() == 0  # the real face: nothing blended
     assert m[1].max() > 0.2 and m[1][0, 0] < 0.05  # the self-blend: face yes, corner no
+
+
+def _texture(img):
+    import cv2
+
+    return cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
+
+
+def test_texture_smoothing_flattens_skin_but_keeps_a_strong_edge():
+    from unswap.train.sbi import smooth_texture
+
+    rng = np.random.default_rng(0)
+    img = np.full((224, 224, 3), 150, np.uint8)
+    img[:, 112:] = 40  # an outline
+    noisy = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)  # skin texture
+    out = smooth_texture(noisy, np.random.default_rng(1))
+    assert out[:, :100].std() < 0.6 * noisy[:, :100].std()
+    assert out[:, :100].mean() - out[:, 124:].mean() > 100  # the edge survives
+
+
+def test_smooth_p_makes_the_blended_copy_smoother():
+    from unswap.train.sbi import jitter_source
+
+    rng = np.random.default_rng(3)
+    img = np.clip(rng.normal(140, 8, (224, 224, 3)), 0, 255).astype(np.uint8)  # textured skin
+    plain = np.mean([_texture(jitter_source(img, np.random.default_rng(s))) for s in range(12)])
+    smooth = np.mean([_texture(jitter_source(img, np.random.default_rng(s), smooth_p=1.0)) for s in range(12)])
+    assert smooth < 0.8 * plain

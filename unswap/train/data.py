@@ -48,10 +48,11 @@ class BlendPairs(torch.utils.data.Dataset):
     def __init__(
         self, jpegs: list[bytes], landmarks: np.ndarray, size: int, seed: int,
         degrade_args: dict | None = None, mask_stride: int = 0, large_mask_p: float = 0.0,
+        smooth_p: float = 0.0,
     ):
         self.jpegs, self.landmarks, self.size, self.seed = jpegs, landmarks, size, seed
         self.degrade_args = degrade_args or {}
-        self.mask_stride, self.large_mask_p = mask_stride, large_mask_p
+        self.mask_stride, self.large_mask_p, self.smooth_p = mask_stride, large_mask_p, smooth_p
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -63,7 +64,7 @@ class BlendPairs(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         bgr = cv2.imdecode(np.frombuffer(self.jpegs[i], np.uint8), cv2.IMREAD_COLOR)
         real = np.ascontiguousarray(bgr[:, :, ::-1])
-        fake, mask = self_blend(real, self.landmarks[i], rng, self.large_mask_p)
+        fake, mask = self_blend(real, self.landmarks[i], rng, self.large_mask_p, self.smooth_p)
         pair, masks = [], []
         for im, m in ((real, np.zeros_like(mask)), (fake, mask)):
             if rng.random() < 0.5:

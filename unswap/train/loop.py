@@ -65,7 +65,8 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
     degrade_args = {k: cfg[k] for k in ("downscale_p", "downscale") if k in cfg}
     mask_weight = cfg.get("mask_weight", 0.0)
     data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args,
-                      mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.get("large_mask_p", 0.0))
+                      mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.get("large_mask_p", 0.0),
+                      smooth_p=cfg.get("smooth_p", 0.0))
     _, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
     normalize = _normalizer(cfg, dev)
 
@@ -92,6 +93,10 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
         sched.load_state_dict(state["sched"])
         step, best_auc = state["step"], state["best_auc"]
         emit(event="resume", step=step)
+    elif cfg.get("init_from"):
+        # a fine-tune: start from another run's weights, with a fresh optimiser and schedule
+        model.load_state_dict(torch.load(cfg["init_from"], map_location=dev, weights_only=False)["model"])
+        emit(event="init", init_from=cfg["init_from"])
 
     def save(path: Path) -> None:
         torch.save(

@@ -60,11 +60,15 @@ def face_mask(
     return np.clip(mask, 0.0, 1.0)
 
 
-def jitter_source(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def jitter_source(image: np.ndarray, rng: np.random.Generator, smooth_p: float = 0.0) -> np.ndarray:
     """The copy that gets blended in: colour, frequency and geometry jitter.
 
     Frequency jitter is a blur, a sharpen or a low-resolution round trip: face-swap
-    tools render the new face at a lower resolution than the frame around it.
+    tools render the new face at a lower resolution than the frame around it. With
+    probability ``smooth_p`` the copy is also smoothed by an edge-preserving (bilateral)
+    filter, which keeps the face's edges but wipes out skin texture, as a face-swap
+    decoder's rendering does. (At 0, no random number is drawn for it, so older recipes
+    see the same stream.)
     """
     h, w = image.shape[:2]
     out = image.astype(np.float32)
@@ -83,11 +87,19 @@ def jitter_source(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         f = rng.uniform(0.25, 0.6)
         small = cv2.resize(out, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA)
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR if rng.random() < 0.5 else cv2.INTER_CUBIC)
+    if smooth_p and rng.random() < smooth_p:
+        out = smooth_texture(out, rng)
     # geometry: small scale and shift
     s = rng.uniform(0.95, 1.05)
     tx, ty = rng.uniform(-0.03, 0.03, 2) * np.array([w, h])
     m = np.array([[s, 0, (1 - s) * w / 2 + tx], [0, s, (1 - s) * h / 2 + ty]], np.float64)
     return cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def smooth_texture(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Edge-preserving smoothing of random strength: flat skin, kept outlines."""
+    d = int(rng.choice([5, 7, 9]))
+    return cv2.bilateralFilter(image, d, rng.uniform(20, 60), rng.uniform(3, 8))
 
 
 def blend(inner: np.ndarray, outer: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -98,16 +110,17 @@ def blend(inner: np.ndarray, outer: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def self_blend(
-    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, large_mask_p: float = 0.0
+    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, large_mask_p: float = 0.0,
+    smooth_p: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(blended image, mask): ``image`` blended with a jittered copy of itself.
 
     The mask (scaled by a random blend ratio) weighs the inner layer; which layer is
     the jittered copy, inner or outer, is drawn at random, as in the paper.
     """
-    inner, outer = jitter_source(image, rng), image
+    inner, outer = jitter_source(image, rng, smooth_p), image
     if rng.random() < 0.5:
-        inner, outer = outer, jitter_source(image, rng)
+        inner, outer = outer, jitter_source(image, rng, smooth_p)
     mask = face_mask(image.shape[:2], landmarks, rng, large_mask_p)
     mask *= rng.choice([0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
     return blend(inner, outer, mask), mask
