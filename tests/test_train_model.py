@@ -17,3 +17,21 @@ def test_mask_head_model_gives_the_plain_networks_logit_and_a_stride_16_map():
     assert logit.shape == (2,) and mask.shape == (2, 10, 10)
     torch.testing.assert_close(logit, plain)
     assert not isinstance(build_model({"frozen_blocks": 2}, pretrained=False), MaskedNet)
+
+
+def test_real_jitter_changes_the_real_face_of_a_pair_and_only_it():
+    import cv2
+    import numpy as np
+
+    from unswap.train.data import BlendPairs
+
+    rng = np.random.default_rng(0)
+    img = np.clip(rng.normal(140, 10, (224, 224, 3)), 0, 255).astype(np.uint8)
+    jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    lms = np.array([[[70, 50], [160, 50], [115, 100], [80, 150], [155, 150]]] * 8, np.float32)
+    plain = BlendPairs([jpeg] * 8, lms, 160, seed=0, degrade_args={"downscale_p": 0.0})
+    jittered = BlendPairs([jpeg] * 8, lms, 160, seed=0, degrade_args={"downscale_p": 0.0}, real_jitter_p=1.0)
+    changed = sum(not torch.equal(plain[i][0][0], jittered[i][0][0]) for i in range(8))
+    assert changed >= 4  # one draw in seven leaves the frequencies alone, and JPEG may still differ
+    labels = {tuple(jittered[i][1].tolist()) for i in range(8)}
+    assert labels == {(0.0, 1.0)}

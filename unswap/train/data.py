@@ -10,7 +10,7 @@ import torch
 from unswap.faces.align import resize_crop
 from unswap.facesets import iter_split
 from unswap.train.landmarks import crop_landmarks
-from unswap.train.sbi import degrade, self_blend
+from unswap.train.sbi import degrade, frequency_jitter, self_blend
 
 
 def load_train_faces(faces_dir: Path, cache: Path) -> tuple[list[bytes], np.ndarray]:
@@ -48,11 +48,12 @@ class BlendPairs(torch.utils.data.Dataset):
     def __init__(
         self, jpegs: list[bytes], landmarks: np.ndarray, size: int, seed: int,
         degrade_args: dict | None = None, mask_stride: int = 0, large_mask_p: float = 0.0,
-        smooth_p: float = 0.0,
+        smooth_p: float = 0.0, real_jitter_p: float = 0.0,
     ):
         self.jpegs, self.landmarks, self.size, self.seed = jpegs, landmarks, size, seed
         self.degrade_args = degrade_args or {}
         self.mask_stride, self.large_mask_p, self.smooth_p = mask_stride, large_mask_p, smooth_p
+        self.real_jitter_p = real_jitter_p
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -65,6 +66,10 @@ class BlendPairs(torch.utils.data.Dataset):
         bgr = cv2.imdecode(np.frombuffer(self.jpegs[i], np.uint8), cv2.IMREAD_COLOR)
         real = np.ascontiguousarray(bgr[:, :, ::-1])
         fake, mask = self_blend(real, self.landmarks[i], rng, self.large_mask_p, self.smooth_p)
+        if self.real_jitter_p and rng.random() < self.real_jitter_p:
+            # the real face gets a blend's frequency jitter too, over the whole crop: how
+            # soft or sharp a face is then says nothing, only a step inside it does
+            real = frequency_jitter(real, rng, self.smooth_p)
         pair, masks = [], []
         for im, m in ((real, np.zeros_like(mask)), (fake, mask)):
             if rng.random() < 0.5:

@@ -66,7 +66,7 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
     mask_weight = cfg.get("mask_weight", 0.0)
     data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args,
                       mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.get("large_mask_p", 0.0),
-                      smooth_p=cfg.get("smooth_p", 0.0))
+                      smooth_p=cfg.get("smooth_p", 0.0), real_jitter_p=cfg.get("real_jitter_p", 0.0))
     _, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
     normalize = _normalizer(cfg, dev)
 

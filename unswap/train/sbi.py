@@ -77,6 +77,19 @@ def jitter_source(image: np.ndarray, rng: np.random.Generator, smooth_p: float =
     mean = out.mean()
     out = (out - mean) * rng.uniform(0.85, 1.15) + mean + rng.uniform(-12, 12)
     out = np.clip(out, 0, 255).astype(np.uint8)
+    out = frequency_jitter(out, rng, smooth_p)
+    # geometry: small scale and shift
+    s = rng.uniform(0.95, 1.05)
+    tx, ty = rng.uniform(-0.03, 0.03, 2) * np.array([w, h])
+    m = np.array([[s, 0, (1 - s) * w / 2 + tx], [0, s, (1 - s) * h / 2 + ty]], np.float64)
+    return cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def frequency_jitter(image: np.ndarray, rng: np.random.Generator, smooth_p: float = 0.0) -> np.ndarray:
+    """A blur, a sharpen, a low-resolution round trip or nothing, then with probability
+    ``smooth_p`` an edge-preserving smoothing (see ``jitter_source``)."""
+    h, w = image.shape[:2]
+    out = image
     r = rng.random()
     if r < 0.25:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.4))
@@ -89,11 +102,7 @@ def jitter_source(image: np.ndarray, rng: np.random.Generator, smooth_p: float =
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR if rng.random() < 0.5 else cv2.INTER_CUBIC)
     if smooth_p and rng.random() < smooth_p:
         out = smooth_texture(out, rng)
-    # geometry: small scale and shift
-    s = rng.uniform(0.95, 1.05)
-    tx, ty = rng.uniform(-0.03, 0.03, 2) * np.array([w, h])
-    m = np.array([[s, 0, (1 - s) * w / 2 + tx], [0, s, (1 - s) * h / 2 + ty]], np.float64)
-    return cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return out
 
 
 def smooth_texture(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
