@@ -35,3 +35,19 @@ def test_real_jitter_changes_the_real_face_of_a_pair_and_only_it():
     assert changed >= 4  # one draw in seven leaves the frequencies alone, and JPEG may still differ
     labels = {tuple(jittered[i][1].tolist()) for i in range(8)}
     assert labels == {(0.0, 1.0)}
+
+
+def test_weight_soup_mean_state_averages_weights_and_keeps_batch_counts():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "weight_soup", Path(__file__).resolve().parents[1] / "scripts" / "weight_soup.py"
+    )
+    soup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(soup)
+    a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(5)}
+    b = {"w": torch.tensor([3.0, 7.0]), "n": torch.tensor(9)}
+    out = soup.mean_state([a, b])
+    assert torch.equal(out["w"], torch.tensor([2.0, 5.0]))
+    assert out["n"].item() == 5 and out["n"].dtype == torch.int64
