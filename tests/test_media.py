@@ -20,7 +20,7 @@ from media_files import (
 )
 from PIL import ExifTags, Image
 
-from unswap.media import DEFAULT_SAMPLE_FPS, MediaError, frames, probe
+from unswap.media import DEFAULT_SAMPLE_FPS, MediaError, frames, planned_frames, probe
 from unswap.types import MediaInfo
 
 
@@ -136,6 +136,28 @@ def test_sampling_picks_frames_evenly_in_time(video, kwargs, indexes):
     for f in got:
         assert f.t == pytest.approx(f.index / FPS, abs=1e-6)
         assert _grey(f.image) == pytest.approx(level(f.index), abs=4)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"sample_fps": 0.7}, {"sample_fps": 3.0}, {"sample_fps": 100.0}, {"max_frames": 3},
+     {"max_frames": 7, "sample_fps": 0.7}, {"every_frame": True}, {"every_frame": True, "max_frames": 3}],
+)
+def test_planned_frame_count_is_the_count_frames_gives(video, kwargs):
+    # at 0.7 frames a second a 2 s clip gives frames 0 and 36: two, though 2 s x 0.7 rounds to 1
+    info = probe(video)
+    assert planned_frames(info, **kwargs) == len(list(frames(video, info, **kwargs)))
+
+
+def test_planned_frame_count_of_an_image_and_of_the_dfdc_clips(tmp_path):
+    path = tmp_path / "a.png"
+    Image.fromarray(rgb()).save(path)
+    assert planned_frames(probe(path)) == 1
+    for name in ("abofeumbvv.mp4", "brtujopkby.mp4"):
+        clip = shared("videos", "dfdc", name)
+        info = probe(clip)
+        for fps in (2.0, 0.7):
+            assert planned_frames(info, sample_fps=fps) == len(list(frames(clip, info, sample_fps=fps)))
 
 
 @pytest.mark.parametrize(

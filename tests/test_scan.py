@@ -53,6 +53,15 @@ def test_every_frame_option_scores_each_frame_of_a_face_track(scanner):
     assert len(longest.observations) >= 0.9 * every.frames_scored
 
 
+def test_progress_counts_up_to_the_frames_it_announced(scanner):
+    # 301 frames at 30.02 fps: 21 frames at 2 a second, though 10.03 s x 2 rounds to 20
+    path = shared("videos", "dfdc", "yhffcuhhjy.mp4")
+    calls = []
+    result = scanner.scan(path, progress=lambda done, expected: calls.append((done, expected)))
+    assert [done for done, _ in calls] == list(range(1, result.frames_scored + 1))
+    assert {expected for _, expected in calls} == {result.frames_scored}
+
+
 def test_scores_are_deterministic(scanner):
     a = to_dict(scanner.scan(SAMPLE))
     b = to_dict(scanner.scan(SAMPLE))

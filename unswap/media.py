@@ -28,7 +28,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from unswap.types import Frame, MediaInfo
 
-__all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "MediaError", "frames", "probe"]
+__all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "MediaError", "frames", "planned_frames", "probe"]
 
 PathLike = str | os.PathLike[str]
 
@@ -106,6 +106,35 @@ def frames(
     if info.kind == "image":
         return _image_frames(path)
     return _video_frames(path, info, every_frame, sample_fps, max_frames)
+
+
+def planned_frames(
+    info: MediaInfo,
+    *,
+    every_frame: bool = False,
+    sample_fps: float = DEFAULT_SAMPLE_FPS,
+    max_frames: int | None = None,
+) -> int | None:
+    """How many frames ``frames(path, info, ...)`` gives with the same arguments, or None
+    when the frame count is not known. Exact unless the stream breaks off early, or
+    sampling skips non-reference frames and the last wanted frame has no decoded frame
+    at or after it (then one fewer)."""
+    if info.kind == "image":
+        return 1
+    if not info.frame_count or not info.fps:
+        return None
+    step = _sampling_step(info, every_frame, sample_fps, max_frames)
+    # picks are int(k * step + 0.5) for k = 0, 1, ... while under frame_count
+    n = int((info.frame_count - 0.5) / step) + 1
+    return min(n, max_frames) if max_frames is not None else n
+
+
+def _sampling_step(info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None) -> float:
+    """Frames from one pick to the next (fractional; 1.0 for every frame)."""
+    step = 1.0 if every_frame else max(1.0, info.fps / sample_fps)
+    if max_frames is not None and not every_frame and info.frame_count:
+        step = max(step, info.frame_count / max_frames)
+    return step
 
 
 def _readable_file(path: PathLike) -> Path:
@@ -278,9 +307,7 @@ def _video_frames(
     if info.fps is None:
         info = probe(file)
     fps = info.fps
-    step = 1.0 if every_frame else max(1.0, fps / sample_fps)
-    if max_frames is not None and not every_frame and info.frame_count:
-        step = max(step, info.frame_count / max_frames)
+    step = _sampling_step(info, every_frame, sample_fps, max_frames)
     turns = -info.rotation // 90  # np.rot90 turns counter-clockwise
 
     with _open_video(file) as container:

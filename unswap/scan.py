@@ -18,7 +18,7 @@ from unswap.detectors.registry import require_detector
 from unswap.faces.align import crop
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
-from unswap.media import DEFAULT_SAMPLE_FPS, frames, probe
+from unswap.media import DEFAULT_SAMPLE_FPS, frames, planned_frames, probe
 from unswap.prefetch import prefetch
 from unswap.types import MediaInfo, Track
 
@@ -97,7 +97,9 @@ class Scanner:
         pending: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (track id, obs index, crop, crop box)
         kept: dict[int, list[tuple[int, np.ndarray]]] = {}
         n_frames = 0
-        expected = _expected_frames(info, cfg)
+        expected = planned_frames(
+            info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames
+        )
 
         def flush() -> None:
             if not pending:
@@ -153,13 +155,3 @@ def region_box(region: np.ndarray, crop_box: np.ndarray, level: float = 0.5) -> 
     return np.array([x0 + xs.min() * cell_w, y0 + ys.min() * cell_h,
                      x0 + (xs.max() + 1) * cell_w, y0 + (ys.max() + 1) * cell_h], np.float32)
 
-
-def _expected_frames(info: MediaInfo, cfg: ScanConfig) -> int | None:
-    if info.kind == "image":
-        return 1
-    if cfg.every_frame:
-        return info.frame_count
-    if info.duration_s:
-        n = max(1, round(info.duration_s * cfg.sample_fps))
-        return min(n, cfg.max_frames) if cfg.max_frames else n
-    return None
