@@ -141,7 +141,8 @@ def test_sampling_picks_frames_evenly_in_time(video, kwargs, indexes):
 @pytest.mark.parametrize(
     "kwargs",
     [{}, {"sample_fps": 0.7}, {"sample_fps": 3.0}, {"sample_fps": 100.0}, {"max_frames": 3},
-     {"max_frames": 7, "sample_fps": 0.7}, {"every_frame": True}, {"every_frame": True, "max_frames": 3}],
+     {"sample_fps": FPS / 49.5}, {"max_frames": 7, "sample_fps": 0.7}, {"every_frame": True},
+     {"every_frame": True, "max_frames": 3}],
 )
 def test_planned_frame_count_is_the_count_frames_gives(video, kwargs):
     # at 0.7 frames a second a 2 s clip gives frames 0 and 36: two, though 2 s x 0.7 rounds to 1

@@ -13,6 +13,7 @@ resampled.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import stat
@@ -124,8 +125,8 @@ def planned_frames(
     if not info.frame_count or not info.fps:
         return None
     step = _sampling_step(info, every_frame, sample_fps, max_frames)
-    # picks are int(k * step + 0.5) for k = 0, 1, ... while under frame_count
-    n = int((info.frame_count - 0.5) / step) + 1
+    # picks are int(k * step + 0.5) for k = 0, 1, ... while under frame_count: k * step + 0.5 < count
+    n = math.ceil((info.frame_count - 0.5) / step)
     return min(n, max_frames) if max_frames is not None else n
 
 
