@@ -18,18 +18,20 @@ from pathlib import Path
 
 from unswap.calibrate import calibrate_on_val
 from unswap.detectors import create_detector
+from unswap.detectors.effnet_onnx import OnnxDetector
 from unswap.evaluate import split_logits
 from unswap.paths import shared_data_dir
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", required=True, help="registered detector whose weights are reused")
+    ap.add_argument("--base", required=True,
+                    help="registered detector whose weights are reused, or a folder `unswap export` wrote")
     ap.add_argument("--version", required=True, help="version tag of the variant")
     ap.add_argument("--out", required=True, type=Path, help="folder for the variant's config.json")
     ap.add_argument("--faces", type=Path, default=None, help="face-crop set (default: $UNSWAP_DATA/faces)")
     args = ap.parse_args()
-    det = create_detector(args.base)
+    det = OnnxDetector(Path(args.base)) if Path(args.base).is_dir() else create_detector(args.base)
     base_config = json.loads((det.folder / "config.json").read_text())
     det.config = dataclasses.replace(det.config, flip_tta=True)
     _, labels, logits = split_logits(det, args.faces or shared_data_dir() / "faces", "val")

@@ -3,7 +3,8 @@
 Runs fine-tuned from the same weights tend to lie in one basin of the loss, where the mean
 of their weights is a model of its own, often better than each, at the cost of one network
 (Wortsman et al., ICML 2022). Greedy, as in that paper: the ingredients are ranked by their
-`val` AUC and each is kept only if the running mean then scores higher on `val`. Only
+`val` AUC and each is kept only if the running mean then scores higher on `val`
+(``--uniform``: the mean of all). Only
 `val` is read. The result is a checkpoint in the format of ``unswap train``, for
 ``unswap export``.
 
@@ -37,6 +38,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="+", type=Path, help="best.pt files of runs with one common start")
     ap.add_argument("--out", required=True, type=Path, help="checkpoint to write")
+    ap.add_argument("--uniform", action="store_true", help="the plain mean of all, not the greedy pick")
     ap.add_argument("--faces", type=Path, default=None, help="face-crop set (default: $UNSWAP_DATA/faces)")
     args = ap.parse_args()
 
@@ -63,14 +65,17 @@ def main() -> None:
         print(f"ingredient {p}: val AUC {auc:.4f}", flush=True)
     best_auc, _, first = ranked[0]
     soup, kept = [first["model"]], [str(ranked[0][1])]
-    for _, p, c in ranked[1:]:
-        auc = val_auc(mean_state([*soup, c["model"]]))
-        verdict = "kept" if auc > best_auc else "left out"
-        print(f"+ {p}: soup val AUC {auc:.4f} ({verdict})", flush=True)
-        if auc > best_auc:
-            best_auc = auc
-            soup.append(c["model"])
-            kept.append(str(p))
+    if args.uniform:
+        soup, kept = [c["model"] for c in loaded], [str(p) for p in args.checkpoints]
+        best_auc = val_auc(mean_state(soup))
+    else:
+        for _, p, c in ranked[1:]:
+            auc = val_auc(mean_state([*soup, c["model"]]))
+            print(f"+ {p}: soup val AUC {auc:.4f} ({'kept' if auc > best_auc else 'left out'})", flush=True)
+            if auc > best_auc:
+                best_auc = auc
+                soup.append(c["model"])
+                kept.append(str(p))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {"model": mean_state(soup), "step": first["step"], "best_auc": best_auc,
