@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from conftest import shared
@@ -16,6 +18,7 @@ from media_files import (
     not_media,
     png_claiming,
     rgb,
+    write_anamorphic_video,
     write_video,
 )
 from PIL import ExifTags, Image
@@ -27,6 +30,12 @@ from unswap.types import MediaInfo
 def _grey(frame_image: np.ndarray) -> float:
     """Mean of the stored frame's plain grey area (right half, above the noise strip)."""
     return float(frame_image[H // 2 : H - 8, W // 2 :].mean())
+
+
+def av_width(path: Path) -> int:
+    """The stored (coded) width of a video's frames."""
+    with av.open(str(path)) as c:
+        return next(c.decode(video=0)).width
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +183,59 @@ def test_rotated_video_frames_are_upright(tmp_path, ccw, rotation, quadrant):
     assert frame.image.shape == (info.height, info.width, 3)
     assert frame.image.flags.c_contiguous
     assert _bright_quadrant(frame.image) == quadrant
+
+
+@pytest.mark.parametrize(
+    "ccw, hflip, vflip, rotation, quadrant",
+    [
+        (0, True, False, 0, "tr"),  # FFmpeg's rotation angle reads this plain mirror as a half turn
+        (0, False, True, 180, "bl"),  # upside down = a half turn, then mirrored
+        (90, True, False, 270, "br"),
+        (-90, True, False, 90, "tl"),
+    ],
+)
+def test_mirrored_video_frames_are_shown_as_a_player_shows_them(tmp_path, ccw, hflip, vflip, rotation, quadrant):
+    path = write_video(tmp_path / "mirrored.mp4", rotation=ccw, hflip=hflip, vflip=vflip)
+    info = probe(path)
+    upright = (W, H) if rotation in (0, 180) else (H, W)
+    assert (info.width, info.height, info.rotation, info.mirrored) == (*upright, rotation, True)
+    frame = next(frames(path, info))
+    assert frame.image.shape == (info.height, info.width, 3)
+    assert frame.image.flags.c_contiguous
+    assert _bright_quadrant(frame.image) == quadrant
+
+
+@pytest.mark.parametrize("pixel_aspect", [Fraction(2), Fraction(8, 9), Fraction(32, 27)])
+def test_anamorphic_video_is_resampled_to_square_pixels(tmp_path, pixel_aspect):
+    upright = np.full((64, 96, 3), 200, np.uint8)
+    upright[16:48, 32:64] = 0  # a 32x32 black square, which must come out square
+    path = write_anamorphic_video(tmp_path / "anamorphic.mp4", upright, pixel_aspect)
+    stored_w = av_width(path)
+    assert stored_w != 96
+
+    info = probe(path)
+    assert info.pixel_aspect == pytest.approx(float(pixel_aspect))
+    assert (info.width, info.height) == (round(stored_w * pixel_aspect), 64)
+    for f in frames(path, info, every_frame=True):
+        assert f.image.shape == (info.height, info.width, 3)
+        ys, xs = np.nonzero(f.image.mean(axis=2) < 100)
+        side_x, side_y = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+        assert side_x == pytest.approx(side_y, abs=2)
+
+
+def test_exif_mirrored_orientations_say_so(tmp_path):
+    stored = np.zeros((30, 40, 3), np.uint8)
+    stored[:15, :20] = 255
+    for orientation, rotation, quadrant in [(2, 0, "tr"), (4, 180, "bl"), (5, 90, "tl"), (7, 270, "br")]:
+        exif = Image.Exif()
+        exif[ExifTags.Base.Orientation] = orientation
+        path = tmp_path / f"o{orientation}.png"
+        Image.fromarray(stored).save(path, exif=exif)
+        info = probe(path)
+        assert (info.rotation, info.mirrored) == (rotation, True), orientation
+        [frame] = list(frames(path, info))
+        assert frame.image.shape == (info.height, info.width, 3)
+        assert _bright_quadrant(frame.image) == quadrant, orientation
 
 
 def test_truncated_video_ends_after_the_frames_that_decode(tmp_path, video):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import SAMPLE, shared
+from media_files import write_anamorphic_video
 
 from unswap.report import from_dict, to_dict
 from unswap.scan import ScanConfig, Scanner
@@ -79,3 +81,27 @@ def test_frozen_v1_report_stays_readable():
     result = from_dict(d)
     assert result.label == d["label"] and len(result.tracks) == len(d["tracks"])
     assert np.allclose(result.tracks[0].observations[0].box, d["tracks"][0]["frames"][0]["box"])
+
+
+def _iou(a, b) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+@pytest.mark.parametrize("pixel_aspect", [Fraction(2), Fraction(2, 3)])
+def test_a_face_in_anamorphic_video_is_found_and_scored_in_its_true_shape(scanner, sample_rgb, tmp_path,
+                                                                          pixel_aspect):
+    # Stored squeezed (or stretched) sideways, as DVD and broadcast video is; a player
+    # shows it at its true shape, and the scan must see that shape too.
+    path = write_anamorphic_video(tmp_path / "anamorphic.mp4", sample_rgb, pixel_aspect, n_frames=3)
+    still = scanner.scan(SAMPLE)
+    clip = Scanner(ScanConfig(every_frame=True), detector=scanner.detector).scan(path)
+    assert (clip.media.width, clip.media.height) == (still.media.width, still.media.height)
+    [track] = clip.tracks
+    [face] = still.tracks
+    assert len(track.observations) == clip.frames_scored == 3
+    for o in track.observations:
+        assert _iou(o.box, face.observations[0].box) > 0.8
+        assert 0.0 <= o.p_fake <= 1.0

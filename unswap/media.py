@@ -4,10 +4,10 @@ Still images are read with Pillow, with EXIF orientation applied. Animated or mu
 images (GIF, animated WebP, multi-page TIFF) are treated as still images: only the first
 frame is used. Everything Pillow cannot identify is handed to PyAV (FFmpeg) as a video.
 
-Frames are (H, W, 3) uint8 RGB of the *upright* picture: EXIF orientation and the video
-display matrix (rotation metadata) are already applied, so boxes found on them are in
-upright-frame pixels. Mirroring in a display matrix is ignored; non-square pixels are not
-resampled.
+Frames are (H, W, 3) uint8 RGB of the *upright* picture as a player shows it: EXIF
+orientation and the video display matrix (rotation and mirroring metadata) are applied,
+and a video stored with non-square pixels (anamorphic: DVD, broadcast) is resampled to
+square pixels, so faces keep their shape and boxes found on them are in upright-frame pixels.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import math
 import os
 import re
 import stat
+import struct
 import warnings
 from collections.abc import Iterator
 from fractions import Fraction
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import av
 import av.error
+import av.sidedata.sidedata
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
@@ -39,9 +41,12 @@ DEFAULT_SAMPLE_FPS = 2.0
 MAX_PIXELS = 100_000_000
 """Largest upright frame accepted, in pixels (width * height): guards decompression bombs."""
 
-# Clockwise degrees that make an image upright, by EXIF orientation; the mirrored
-# orientations (2, 4, 5, 7) are mirrored too by exif_transpose, which a rotation cannot say.
-_EXIF_ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 270, 6: 90, 7: 90, 8: 270}
+# (clockwise degrees, then mirrored left-right) that make an image upright, by EXIF
+# orientation; exif_transpose does the same to the pixels.
+_EXIF_UPRIGHT = {1: (0, False), 2: (0, True), 3: (180, False), 4: (180, True),
+                 5: (90, True), 6: (90, False), 7: (270, True), 8: (270, False)}
+
+_DISPLAY_MATRIX = av.sidedata.sidedata.Type.DISPLAYMATRIX
 
 # Formats Pillow identifies from the header but cannot decode; FFmpeg can.
 _PILLOW_IDENTIFY_ONLY = {"MPEG"}
@@ -200,11 +205,11 @@ def _probe_image(file: Path, image: Image.Image) -> MediaInfo:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except (OSError, SyntaxError, ValueError) as err:
         raise MediaError(f"image is truncated or corrupt ({err})", file) from None
-    rotation = _EXIF_ROTATION.get(orientation, 0)
+    rotation, mirrored = _EXIF_UPRIGHT.get(orientation, (0, False))
     width, height = image.size
     if rotation in (90, 270):
         width, height = height, width
-    return MediaInfo(str(file), "image", width, height, rotation=rotation)
+    return MediaInfo(str(file), "image", width, height, rotation=rotation, mirrored=mirrored)
 
 
 def _image_frames(path: PathLike) -> Iterator[Frame]:
@@ -243,8 +248,9 @@ def _open_video(file: Path) -> av.container.InputContainer:
 def _probe_video(file: Path, container: av.container.InputContainer) -> MediaInfo:
     stream = container.streams.best("video")
     first = next(_decoded(container, stream, file))
-    rotation = _clockwise_rotation(first)
-    width, height = first.width, first.height
+    rotation, mirrored = _display_transform(first)
+    pixel_aspect = _pixel_aspect(stream)
+    width, height = _square_pixel_width(first.width, pixel_aspect), first.height
     if rotation in (90, 270):
         width, height = height, width
     _check_pixels(width, height, "video frame", file)
@@ -266,13 +272,40 @@ def _probe_video(file: Path, container: av.container.InputContainer) -> MediaInf
         frame_count = max(1, round(duration_s * fps))
     if duration_s is None and frame_count:
         duration_s = frame_count / fps
-    return MediaInfo(str(file), "video", width, height, fps, duration_s, frame_count, rotation)
+    return MediaInfo(str(file), "video", width, height, fps, duration_s, frame_count, rotation, mirrored,
+                     pixel_aspect)
 
 
-def _clockwise_rotation(frame: av.VideoFrame) -> int:
-    """Clockwise degrees (0, 90, 180, 270) that make ``frame`` upright."""
-    # frame.rotation is the counter-clockwise angle the display matrix turns the picture by.
-    return (-round(frame.rotation / 90) * 90) % 360
+def _display_transform(frame: av.VideoFrame) -> tuple[int, bool]:
+    """(clockwise degrees 0/90/180/270, mirrored) that make ``frame`` upright: turn it by
+    the degrees, then mirror it left-right if mirrored; (0, False) without a display matrix.
+
+    Read from the matrix itself, not ``frame.rotation``: FFmpeg's rotation angle ignores
+    mirroring, and reads a plain left-right mirror as a half turn.
+    """
+    matrix = next((bytes(sd) for sd in frame.side_data if sd.type == _DISPLAY_MATRIX), None)
+    if matrix is None or len(matrix) < 36:
+        return 0, False
+    # 3x3 int32, 16.16 fixed point; a display pixel is (x', y') = (a x + c y, b x + d y) + shift.
+    a, b, _, c, d = struct.unpack("<5i", matrix[:20])
+    mirrored = a * d - b * c < 0  # a reflection; with y pointing down as here, as in FFmpeg
+    if mirrored:
+        a, c = -a, -c  # undo the left-right mirror, leaving the turn before it
+    degrees = round(math.degrees(math.atan2(b, a)) / 90) * 90 % 360
+    return degrees, mirrored
+
+
+def _pixel_aspect(stream: av.VideoStream) -> float:
+    """Width over height of one stored pixel (the sample aspect ratio): the container's
+    value, else the bitstream's; 1.0 when neither says or the value is absurd."""
+    for sar in (stream.sample_aspect_ratio, stream.codec_context.sample_aspect_ratio):
+        if sar and 0.1 <= sar <= 10:
+            return float(sar)
+    return 1.0
+
+
+def _square_pixel_width(stored_width: int, pixel_aspect: float) -> int:
+    return max(1, round(stored_width * pixel_aspect))
 
 
 def _decoded(
@@ -310,6 +343,8 @@ def _video_frames(
     fps = info.fps
     step = _sampling_step(info, every_frame, sample_fps, max_frames)
     turns = -info.rotation // 90  # np.rot90 turns counter-clockwise
+    resample = info.pixel_aspect != 1.0
+    interpolation = "AREA" if info.pixel_aspect < 1.0 else "BICUBIC"
 
     with _open_video(file) as container:
         stream = container.streams.best("video")
@@ -339,9 +374,17 @@ def _video_frames(
                 continue
             while int(wanted_k * step + 0.5) <= index:
                 wanted_k += 1
-            image = frame.to_ndarray(format="rgb24")
+            if resample:
+                image = frame.to_ndarray(format="rgb24", width=_square_pixel_width(frame.width, info.pixel_aspect),
+                                         height=frame.height, interpolation=interpolation)
+            else:
+                image = frame.to_ndarray(format="rgb24")
             if turns % 4:
-                image = np.ascontiguousarray(np.rot90(image, turns))
+                image = np.rot90(image, turns)
+            if info.mirrored:
+                image = image[:, ::-1]
+            if turns % 4 or info.mirrored:
+                image = np.ascontiguousarray(image)
             yield Frame(index=index, t=t, image=image)
             produced += 1
             if max_frames is not None and produced >= max_frames:

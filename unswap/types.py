@@ -1,7 +1,7 @@
 """Objects on the stage boundaries: numpy only, no torch.
 
-Geometry convention everywhere: pixels of the *upright* frame (rotation metadata and
-EXIF orientation already applied), origin at the top-left corner, boxes as
+Geometry convention everywhere: pixels of the *upright* frame (rotation and mirroring
+metadata and EXIF orientation already applied, non-square pixels resampled to square), origin at the top-left corner, boxes as
 [x0, y0, x1, y1], images as (H, W, 3) uint8 RGB.
 """
 
@@ -24,6 +24,8 @@ class MediaInfo:
     duration_s: float | None = None
     frame_count: int | None = None
     rotation: int = 0  # degrees clockwise applied to make the frame upright
+    mirrored: bool = False  # mirrored left-right after the rotation (display matrix, EXIF 2/4/5/7)
+    pixel_aspect: float = 1.0  # width over height of a stored pixel; frames are resampled to square
 
     def __post_init__(self) -> None:
         if self.kind not in ("image", "video"):
