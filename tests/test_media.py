@@ -23,6 +23,7 @@ from media_files import (
 )
 from PIL import ExifTags, Image
 
+from unswap import media
 from unswap.media import DEFAULT_SAMPLE_FPS, MediaError, frames, planned_frames, probe
 from unswap.types import MediaInfo
 
@@ -52,7 +53,7 @@ def _bright_quadrant(image: np.ndarray) -> str:
 # ---- still images ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ext, lossless", [("jpg", False), ("png", True), ("webp", True)])
+@pytest.mark.parametrize("ext, lossless", [("jpg", False), ("png", True), ("webp", True), ("avif", False)])
 def test_still_image_gives_one_upright_rgb_frame(tmp_path, ext, lossless):
     pixels = rgb()
     path = tmp_path / f"img.{ext}"
@@ -106,6 +107,33 @@ def test_decompression_bomb_is_refused_from_the_header(tmp_path, width, height, 
         probe(path)
     with pytest.raises(MediaError, match=says):
         next(frames(path, MediaInfo(str(path), "image", 8, 8)))  # frames() guards on its own too
+
+
+HEIC_GRID = Path(__file__).parent / "data" / "astronaut_grid.heic"
+HEIC_PORTRAIT = Path(__file__).parent / "data" / "astronaut_portrait.heic"
+
+
+@pytest.mark.parametrize("path, columns", [(HEIC_GRID, slice(0, 512)), (HEIC_PORTRAIT, slice(64, 448))])
+def test_heic_photo_is_read_whole_and_upright(path, columns, sample_rgb):
+    # A phone's HEIC photo is a grid of tiles, often stored turned with an irot box.
+    expected = sample_rgb[:, columns]
+    info = probe(path)
+    assert (info.kind, info.width, info.height) == ("image", expected.shape[1], expected.shape[0])
+    [frame] = list(frames(path, info))
+    assert frame.image.shape == expected.shape
+    assert np.abs(frame.image.astype(int) - expected).mean() < 4  # HEVC at quality 60 against the JPEG
+
+
+def test_tiled_image_is_refused_by_the_video_path_rather_than_read_one_tile():
+    # FFmpeg opens a HEIF grid as one stream per tile; scanning a tile would be a silent wrong answer.
+    with pytest.raises(MediaError, match="tiled image"):
+        media._open_video(HEIC_GRID)
+
+
+def test_heic_without_its_plugin_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(media, "_heif_plugin", lambda: False)
+    with pytest.raises(MediaError, match="pip install pi-heif"):
+        probe(HEIC_GRID)
 
 
 # ---- videos ---------------------------------------------------------------------------

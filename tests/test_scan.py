@@ -105,3 +105,11 @@ def test_a_face_in_anamorphic_video_is_found_and_scored_in_its_true_shape(scanne
     for o in track.observations:
         assert _iou(o.box, face.observations[0].box) > 0.8
         assert 0.0 <= o.p_fake <= 1.0
+
+
+def test_a_face_in_a_tiled_heic_photo_is_found_where_the_jpeg_has_it(scanner):
+    heic = scanner.scan(Path(__file__).parent / "data" / "astronaut_grid.heic")
+    jpeg = scanner.scan(SAMPLE)
+    assert (heic.media.kind, heic.media.width, heic.media.height) == ("image", 512, 512)
+    [track] = heic.tracks
+    assert _iou(track.observations[0].box, jpeg.tracks[0].observations[0].box) > 0.9

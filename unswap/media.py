@@ -21,6 +21,7 @@ import struct
 import warnings
 from collections.abc import Iterator
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 
 import av
@@ -173,8 +174,33 @@ def _check_pixels(width: int, height: int, kind: str, path: Path) -> None:
 # ---- images ----------------------------------------------------------------------------
 
 
+# ISO-BMFF brands of HEIF still images (iPhone and most Android photos: HEIC), which
+# Pillow reads through the pi-heif plugin. FFmpeg opens them too, but as separate streams,
+# one per 512x512 tile of a grid, and would scan a tile as if it were the photo.
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+
+
+def _is_heif(file: Path) -> bool:
+    with open(file, "rb") as f:
+        head = f.read(12)
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+@cache
+def _heif_plugin() -> bool:
+    """Registers pi-heif's HEIF opener with Pillow, once; False when pi-heif is missing."""
+    try:
+        import pi_heif
+    except ImportError:
+        return False
+    pi_heif.register_heif_opener(thumbnails=False)  # also applies the HEIF rotation and mirroring
+    return True
+
+
 def _open_image(file: Path) -> Image.Image | None:
     """The lazily opened image (header read, pixels not decoded), or None if Pillow can't identify it."""
+    if _is_heif(file) and not _heif_plugin():
+        raise MediaError("is a HEIF/HEIC photo, and reading one needs pi-heif: pip install pi-heif", file)
     try:
         with warnings.catch_warnings():
             # Our own MAX_PIXELS check below is the limit; Pillow's warning would only be noise.
@@ -239,9 +265,15 @@ def _open_video(file: Path) -> av.container.InputContainer:
         container = av.open(str(file), metadata_errors="replace")
     except av.error.FFmpegError:
         raise MediaError("not an image or video FFmpeg can decode", file) from None
-    if container.streams.best("video") is None:
+    stream = container.streams.best("video")
+    if stream is None:
         container.close()
         raise MediaError("has no video stream", file)
+    if stream.disposition & av.stream.Disposition.dependent:
+        # One tile of a tiled still image (a HEIF or AVIF grid): FFmpeg gives each tile as
+        # its own stream, and a scan of one tile would be a silent wrong answer.
+        container.close()
+        raise MediaError("is a tiled image whose tiles FFmpeg gives one by one; it cannot be read whole", file)
     return container
 
 
