@@ -77,13 +77,18 @@ def test_video_without_a_face_says_so(tmp_path, capsys):
     assert record["media"]["frames_scored"] == 4  # 2 s at the default 2 fps
 
 
-def test_animated_image_scans_its_first_frame(tmp_path, capsys):
+def test_animated_image_is_scanned_frame_by_frame(tmp_path, capsys):
+    # A face, then none, then the face again: each shown for half a second.
     face = Image.open(SAMPLE).convert("RGB")
     path = tmp_path / "anim.gif"
-    face.save(path, save_all=True, append_images=[Image.new("RGB", face.size, (0, 0, 0))] * 2, duration=100)
+    face.save(path, save_all=True, append_images=[Image.new("RGB", face.size, (0, 0, 0)), face], duration=500)
     code, out, _ = run(capsys, "scan", "--json", str(path))
     record = json.loads(out)
-    assert code == 0 and record["media"]["frames_scored"] == 1 and len(record["tracks"]) == 1
+    assert code == 0
+    assert (record["media"]["kind"], record["media"]["duration_s"], record["media"]["frames_scored"]) == (
+        "video", 1.5, 3)
+    seen = sorted(f["t"] for track in record["tracks"] for f in track["frames"])
+    assert seen == [0.0, 1.0]
 
 
 def test_json_contract_on_the_bundled_sample(capsys):

@@ -82,16 +82,55 @@ def test_exif_orientation_6_is_applied(tmp_path):
     assert _bright_quadrant(frame.image) == "tr"
 
 
-def test_animated_gif_uses_its_first_frame(tmp_path):
-    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
-    pages = [Image.new("RGB", (32, 24), c) for c in colours]
-    path = tmp_path / "anim.gif"
-    pages[0].save(path, save_all=True, append_images=pages[1:], duration=100, loop=0)
+COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
+
+
+@pytest.mark.parametrize("ext", ["gif", "webp", "png"])
+def test_animated_image_is_a_timeline_of_its_frames(tmp_path, ext):
+    pages = [Image.new("RGB", (32, 24), c) for c in COLOURS]
+    durations = [200, 300, 0, 500, 100]  # ms; a delay of none shows for 100 ms, as in browsers
+    path = tmp_path / f"anim.{ext}"
+    pages[0].save(path, save_all=True, append_images=pages[1:], duration=durations, loop=0,
+                  **({"lossless": True} if ext == "webp" else {}))
+
+    info = probe(path)
+    assert (info.kind, info.width, info.height, info.frame_count) == ("video", 32, 24, 5)
+    assert info.duration_s == pytest.approx(1.2)
+    got = list(frames(path, info, every_frame=True))
+    assert [f.index for f in got] == [0, 1, 2, 3, 4]
+    assert [f.t for f in got] == pytest.approx([0.0, 0.2, 0.5, 0.6, 1.1])
+    assert [tuple(f.image[12, 16]) for f in got] == COLOURS
+    sampled = list(frames(path, info, sample_fps=2.0))  # mean rate 4.2 fps: every other frame
+    assert [f.index for f in sampled] == [0, 2, 4]
+    assert planned_frames(info, sample_fps=2.0) == len(sampled)
+
+
+def test_multi_page_tiff_uses_its_first_page(tmp_path):
+    pages = [Image.new("RGB", (32, 24), c) for c in COLOURS[:3]]
+    path = tmp_path / "pages.tiff"
+    pages[0].save(path, save_all=True, append_images=pages[1:])
 
     info = probe(path)
     assert (info.kind, info.width, info.height) == ("image", 32, 24)
     [frame] = list(frames(path, info))
-    assert tuple(frame.image[0, 0]) == colours[0]
+    assert tuple(frame.image[0, 0]) == COLOURS[0]
+
+
+def test_animation_that_breaks_off_ends_after_the_frames_that_decode(tmp_path, caplog):
+    rng = np.random.default_rng(0)
+    pages = [Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)) for _ in range(4)]
+    path = tmp_path / "anim.gif"
+    pages[0].save(path, save_all=True, append_images=pages[1:], duration=500, loop=0)
+    whole = probe(path)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.gif"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    info = probe(cut)
+    assert 0 < info.frame_count < 4
+    assert len(list(frames(cut, info, every_frame=True))) == info.frame_count
+    # with the whole file's count, as when it is cut while being scanned
+    assert len(list(frames(cut, whole, every_frame=True))) == info.frame_count
+    assert "breaks off" in caplog.text
 
 
 @pytest.mark.parametrize(

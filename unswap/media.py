@@ -1,8 +1,10 @@
 """Media decode, the first stage: what a file is (``probe``) and its upright frames (``frames``).
 
-Still images are read with Pillow, with EXIF orientation applied. Animated or multi-page
-images (GIF, animated WebP, multi-page TIFF) are treated as still images: only the first
-frame is used. Everything Pillow cannot identify is handed to PyAV (FFmpeg) as a video.
+Still images are read with Pillow, with EXIF orientation applied. Animated images (GIF,
+animated WebP and PNG) are a timeline, so they are probed and sampled as a video of their
+frames (``kind == "video"``), each frame at the time it shows from; the extra pages of other
+multi-page files (TIFF, MPO) are other pictures, and only the first is used. Everything
+Pillow cannot identify is handed to PyAV (FFmpeg) as a video.
 
 Frames are (H, W, 3) uint8 RGB of the *upright* picture as a player shows it: EXIF
 orientation and the video display matrix (rotation and mirroring metadata) are applied,
@@ -48,6 +50,10 @@ _EXIF_UPRIGHT = {1: (0, False), 2: (0, True), 3: (180, False), 4: (180, True),
                  5: (90, True), 6: (90, False), 7: (270, True), 8: (270, False)}
 
 _DISPLAY_MATRIX = av.sidedata.sidedata.Type.DISPLAYMATRIX
+
+# Pillow formats whose extra frames are a timeline (scanned as a video); the extra pages
+# of other formats (multi-page TIFF, MPO) are other pictures, and only the first is read.
+_ANIMATION_FORMATS = {"GIF", "WEBP", "PNG"}
 
 # Formats Pillow identifies from the header but cannot decode; FFmpeg can.
 _PILLOW_IDENTIFY_ONLY = {"MPEG"}
@@ -235,6 +241,8 @@ def _probe_image(file: Path, image: Image.Image) -> MediaInfo:
     width, height = image.size
     if rotation in (90, 270):
         width, height = height, width
+    if _is_animation(image):
+        return _probe_animation(file, image, rotation, mirrored, width, height)
     return MediaInfo(str(file), "image", width, height, rotation=rotation, mirrored=mirrored)
 
 
@@ -245,16 +253,91 @@ def _image_frames(path: PathLike) -> Iterator[Frame]:
         raise MediaError("not an image Pillow can decode", file)
     with image:
         try:
-            upright = ImageOps.exif_transpose(image)
-            if upright.has_transparency_data:
-                # Transparent pixels hold arbitrary colour; show them as a white page would.
-                upright = Image.alpha_composite(
-                    Image.new("RGBA", upright.size, (255, 255, 255, 255)), upright.convert("RGBA")
-                )
-            rgb = np.array(upright.convert("RGB"), dtype=np.uint8)
+            rgb = _upright_rgb(image)
         except (OSError, SyntaxError, ValueError, EOFError) as err:
             raise MediaError(f"image is truncated or corrupt ({err})", file) from None
     yield Frame(index=0, t=0.0, image=rgb)
+
+
+def _upright_rgb(image: Image.Image) -> np.ndarray:
+    """The current frame of ``image`` as (H, W, 3) uint8 RGB, EXIF orientation applied."""
+    upright = ImageOps.exif_transpose(image)
+    if upright.has_transparency_data:
+        # Transparent pixels hold arbitrary colour; show them as a white page would.
+        upright = Image.alpha_composite(
+            Image.new("RGBA", upright.size, (255, 255, 255, 255)), upright.convert("RGBA")
+        )
+    return np.array(upright.convert("RGB"), dtype=np.uint8)
+
+
+# ---- animations (GIF, animated WebP and PNG): a timeline, scanned as a video ----------------
+
+
+def _is_animation(image: Image.Image) -> bool:
+    if image.format not in _ANIMATION_FORMATS:
+        return False
+    try:
+        return bool(getattr(image, "is_animated", False))
+    except _PILLOW_ERRORS:
+        return True  # a second frame that is there but broken: the animation's probe says how far it reads
+
+
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, IndexError)  # what Pillow raises on damaged data
+
+
+def _frame_duration_s(image: Image.Image) -> float:
+    """How long the current frame shows, in seconds; as browsers do, a delay of 10 ms or
+    less (or none) shows for 100 ms."""
+    ms = image.info.get("duration") or 0
+    return ms / 1000 if ms > 10 else 0.1
+
+
+def _probe_animation(file: Path, image: Image.Image, rotation: int, mirrored: bool,
+                     width: int, height: int) -> MediaInfo:
+    durations: list[float] = []
+    while True:
+        try:
+            image.seek(len(durations))
+            image.load()  # animated WebP reads a frame's duration only when decoding it
+        except EOFError:
+            break
+        except _PILLOW_ERRORS as err:
+            if not durations:
+                raise MediaError(f"animation is truncated or corrupt ({err})", file) from None
+            break  # frames() ends at the same place, with a warning
+        durations.append(_frame_duration_s(image))
+    duration_s = sum(durations)
+    return MediaInfo(str(file), "video", width, height, len(durations) / duration_s, duration_s, len(durations),
+                     rotation, mirrored)
+
+
+def _animation_frames(
+    file: Path, image: Image.Image, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None
+) -> Iterator[Frame]:
+    """Frames of an animated image, picked by index as a video's are (by the mean frame
+    rate), each at the time it shows from. A frame that does not decode ends the
+    animation, with a logged warning, as a broken video does."""
+    step = _sampling_step(info, every_frame, sample_fps, max_frames)
+    wanted_k, produced, t = 0, 0, 0.0
+    with image:
+        for index in range(info.frame_count or 1):
+            try:
+                image.seek(index)
+                image.load()  # for its duration, and a GIF frame draws over the one before
+                rgb = _upright_rgb(image) if index >= int(wanted_k * step + 0.5) else None
+            except (*_PILLOW_ERRORS, EOFError) as err:
+                if produced == 0:
+                    raise MediaError(f"animation is truncated or corrupt ({err})", file) from None
+                _log.warning("%s: animation breaks off at frame %d: %s", file, index, err)
+                return
+            if rgb is not None:
+                while int(wanted_k * step + 0.5) <= index:
+                    wanted_k += 1
+                yield Frame(index=index, t=round(t, 6), image=rgb)
+                produced += 1
+                if max_frames is not None and produced >= max_frames:
+                    return
+            t += _frame_duration_s(image)
 
 
 # ---- videos ----------------------------------------------------------------------------
@@ -372,6 +455,12 @@ def _video_frames(
     file = _readable_file(path)
     if info.fps is None:
         info = probe(file)
+    image = _open_image(file)
+    if image is not None:
+        if _is_animation(image):
+            yield from _animation_frames(file, image, info, every_frame, sample_fps, max_frames)
+            return
+        image.close()
     fps = info.fps
     step = _sampling_step(info, every_frame, sample_fps, max_frames)
     turns = -info.rotation // 90  # np.rot90 turns counter-clockwise
