@@ -105,6 +105,24 @@ def test_animated_image_is_a_timeline_of_its_frames(tmp_path, ext):
     assert planned_frames(info, sample_fps=2.0) == len(sampled)
 
 
+@pytest.mark.parametrize(
+    "name, stored",
+    [
+        ("g16.png", lambda g: g.astype(np.uint16) * 257),  # Pillow mode I;16
+        ("g32.tif", lambda g: g.astype(np.int32) * 257),  # mode I, 16-bit values
+        ("gf.tif", lambda g: (g / 255).astype(np.float32)),  # mode F, 0..1
+    ],
+)
+def test_deep_greyscale_image_keeps_its_tones(tmp_path, name, stored):
+    grey = rgb(30, 40)[:, :, 0]
+    path = tmp_path / name
+    Image.fromarray(stored(grey)).save(path)
+    [frame] = list(frames(path))
+    assert frame.image.shape == (30, 40, 3)
+    np.testing.assert_array_equal(frame.image[:, :, 0], grey)
+    np.testing.assert_array_equal(frame.image[:, :, 2], grey)
+
+
 def test_multi_page_tiff_uses_its_first_page(tmp_path):
     pages = [Image.new("RGB", (32, 24), c) for c in COLOURS[:3]]
     path = tmp_path / "pages.tiff"

@@ -262,12 +262,34 @@ def _image_frames(path: PathLike) -> Iterator[Frame]:
 def _upright_rgb(image: Image.Image) -> np.ndarray:
     """The current frame of ``image`` as (H, W, 3) uint8 RGB, EXIF orientation applied."""
     upright = ImageOps.exif_transpose(image)
+    if upright.mode.startswith(("I", "F")):
+        return _grey_to_rgb8(np.asarray(upright), sixteen_bit=upright.mode.startswith("I;16"))
     if upright.has_transparency_data:
         # Transparent pixels hold arbitrary colour; show them as a white page would.
         upright = Image.alpha_composite(
             Image.new("RGBA", upright.size, (255, 255, 255, 255)), upright.convert("RGBA")
         )
     return np.array(upright.convert("RGB"), dtype=np.uint8)
+
+
+def _grey_to_rgb8(grey: np.ndarray, sixteen_bit: bool) -> np.ndarray:
+    """A 16-bit, 32-bit or float greyscale image (Pillow modes I;16, I, F) as (H, W, 3)
+    uint8 RGB. Pillow's own conversion clips at 255, which turns a 16-bit picture white.
+    Without a stated bit depth, values over 255 are taken as 16-bit (or scaled by the
+    maximum beyond that), and floats no higher than 1.0 as 0..1."""
+    top = float(grey.max(initial=0))
+    if sixteen_bit:
+        scale = 255 / 65535
+    elif top > 65535:
+        scale = 255 / top
+    elif top > 255:
+        scale = 255 / 65535
+    elif grey.dtype.kind == "f" and top <= 1.0:
+        scale = 255.0
+    else:
+        scale = 1.0
+    grey8 = np.clip(np.rint(grey.astype(np.float64) * scale), 0, 255).astype(np.uint8)
+    return np.repeat(grey8[:, :, None], 3, axis=2)
 
 
 # ---- animations (GIF, animated WebP and PNG): a timeline, scanned as a video ----------------
