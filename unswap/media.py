@@ -55,6 +55,8 @@ _DISPLAY_MATRIX = av.sidedata.sidedata.Type.DISPLAYMATRIX
 # of other formats (multi-page TIFF, MPO) are other pictures, and only the first is read.
 _ANIMATION_FORMATS = {"GIF", "WEBP", "PNG"}
 
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, IndexError)  # what Pillow raises on damaged data
+
 # Formats Pillow identifies from the header but cannot decode; FFmpeg can.
 _PILLOW_IDENTIFY_ONLY = {"MPEG"}
 
@@ -304,9 +306,6 @@ def _is_animation(image: Image.Image) -> bool:
         return True  # a second frame that is there but broken: the animation's probe says how far it reads
 
 
-_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, IndexError)  # what Pillow raises on damaged data
-
-
 def _frame_duration_s(image: Image.Image) -> float:
     """How long the current frame shows, in seconds; as browsers do, a delay of 10 ms or
     less (or none) shows for 100 ms."""
@@ -477,12 +476,12 @@ def _video_frames(
     file = _readable_file(path)
     if info.fps is None:
         info = probe(file)
-    image = _open_image(file)
-    if image is not None:
-        if _is_animation(image):
-            yield from _animation_frames(file, image, info, every_frame, sample_fps, max_frames)
+    picture = _open_image(file)
+    if picture is not None:
+        if _is_animation(picture):
+            yield from _animation_frames(file, picture, info, every_frame, sample_fps, max_frames)
             return
-        image.close()
+        picture.close()
     fps = info.fps
     step = _sampling_step(info, every_frame, sample_fps, max_frames)
     turns = -info.rotation // 90  # np.rot90 turns counter-clockwise
