@@ -242,7 +242,7 @@ def _hashes(inputs: ReportInputs) -> str:
     elif len(h):
         lines = "".join(f"<tr><td>{t:.2f} s</td><td>{i}</td><td><code>{_e(x)}</code></td><td>{int(q)}</td></tr>"
                         for t, i, x, q in zip(h.t, h.index, h.hashes, h.quality))
-        rows.append(("PDQ per frame", f"{len(h)} frames at {h.sample_fps:g} per second"))
+        rows.append(("PDQ per frame", f"{len(h)} frame{'' if len(h) == 1 else 's'} at {h.sample_fps:g} per second"))
         table = ("<table class='pdq'><tr><th>time</th><th>frame</th><th>PDQ</th><th>quality</th></tr>"
                  f"{lines}</table>")
         return "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>" + table
