@@ -4,12 +4,14 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
 
-def test_mask_head_model_gives_the_plain_networks_logit_and_a_stride_16_map():
+@pytest.mark.parametrize("arch, tap", [(None, 10), ("efficientnet-lite1", 14)])
+def test_mask_head_model_gives_the_plain_networks_logit_and_a_stride_16_map(arch, tap):
     from unswap.train.model import MaskedNet, build_model
 
     torch.manual_seed(0)
-    model = build_model({"frozen_blocks": 2, "mask_weight": 0.5}, pretrained=False).eval()
-    assert isinstance(model, MaskedNet)
+    cfg = {"frozen_blocks": 2, "mask_weight": 0.5, **({"arch": arch} if arch else {})}
+    model = build_model(cfg, pretrained=False).eval()
+    assert isinstance(model, MaskedNet) and model.tap_block == tap
     x = torch.randn(2, 3, 160, 160)
     with torch.no_grad():
         logit, mask = model(x)
@@ -17,6 +19,13 @@ def test_mask_head_model_gives_the_plain_networks_logit_and_a_stride_16_map():
     assert logit.shape == (2,) and mask.shape == (2, 10, 10)
     torch.testing.assert_close(logit, plain)
     assert not isinstance(build_model({"frozen_blocks": 2}, pretrained=False), MaskedNet)
+
+
+def test_unknown_arch_is_refused():
+    from unswap.train.model import build_model
+
+    with pytest.raises(ValueError, match="unknown arch 'resnet50'"):
+        build_model({"arch": "resnet50"}, pretrained=False)
 
 
 def test_real_jitter_changes_the_real_face_of_a_pair_and_only_it():
