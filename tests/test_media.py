@@ -384,6 +384,39 @@ def test_what_is_not_media_gives_one_clear_line(tmp_path, case, says):
         next(frames(path))
 
 
+def _damaged(data: bytes, trial: int, rng: np.random.Generator) -> bytes:
+    """Trials 0-7 cut the file at 1/9 ... 8/9 of its length; 8-15 overwrite a few random bytes."""
+    if trial < 8:
+        return data[: len(data) * (trial + 1) // 9]
+    damaged = bytearray(data)
+    for i in rng.integers(0, len(data), rng.integers(1, 16)):
+        damaged[i] = rng.integers(0, 256)
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("ext", ["jpg", "gif", "webp", "png", "heic", "mp4"])
+def test_damaged_files_give_frames_or_one_media_error_never_another_exception(tmp_path, video, ext):
+    if ext == "mp4":
+        data = video.read_bytes()
+    elif ext == "heic":
+        data = HEIC_GRID.read_bytes()
+    else:
+        pages = [Image.fromarray(rgb(48, 64, seed)) for seed in range(3)]
+        source = tmp_path / f"source.{ext}"
+        pages[0].save(source, save_all=ext != "jpg", append_images=pages[1:], duration=100)
+        data = source.read_bytes()
+    rng = np.random.default_rng(0)
+    for trial in range(16):
+        path = tmp_path / f"damaged{trial}.{ext}"
+        path.write_bytes(_damaged(data, trial, rng))
+        try:
+            info = probe(path)
+            for frame in frames(path, info, every_frame=True):
+                assert frame.image.shape == (info.height, info.width, 3)
+        except MediaError as err:
+            assert str(err) and "\n" not in str(err)
+
+
 def test_bad_arguments_are_refused(video):
     with pytest.raises(ValueError):
         frames(video, sample_fps=0)
