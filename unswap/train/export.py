@@ -43,7 +43,7 @@ def export(
     config = {
         "name": name,
         "version": version,
-        "arch": "efficientnet-lite0" + ("+region" if isinstance(model, MaskedNet) else ""),
+        "arch": cfg.get("arch", "efficientnet-lite0") + ("+region" if isinstance(model, MaskedNet) else ""),
         "region": {"stride": MASK_STRIDE, "side": size // MASK_STRIDE, "meaning": "p(cell was blended in), trained on self-blend masks"}
         if isinstance(model, MaskedNet) else None,
         "input_size": size,
