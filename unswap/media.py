@@ -152,6 +152,22 @@ def _sampling_step(info: MediaInfo, every_frame: bool, sample_fps: float, max_fr
     return step
 
 
+class _Picks:
+    """The frame indexes sampling with ``step`` picks: ``int(k * step + 0.5)`` for k = 0, 1, ...
+    (the count ``planned_frames`` gives). ``take(index)`` is True for the first frame at or
+    after each pick, for frames seen in increasing index order."""
+
+    def __init__(self, step: float) -> None:
+        self.step, self.k = step, 0
+
+    def take(self, index: int) -> bool:
+        if index < int(self.k * self.step + 0.5):
+            return False
+        while int(self.k * self.step + 0.5) <= index:
+            self.k += 1
+        return True
+
+
 def _readable_file(path: PathLike) -> Path:
     file = Path(path)
     try:
@@ -338,22 +354,20 @@ def _animation_frames(
     """Frames of an animated image, picked by index as a video's are (by the mean frame
     rate), each at the time it shows from. A frame that does not decode ends the
     animation, with a logged warning, as a broken video does."""
-    step = _sampling_step(info, every_frame, sample_fps, max_frames)
-    wanted_k, produced, t = 0, 0, 0.0
+    picks = _Picks(_sampling_step(info, every_frame, sample_fps, max_frames))
+    produced, t = 0, 0.0
     with image:
         for index in range(info.frame_count or 1):
             try:
                 image.seek(index)
                 image.load()  # for its duration, and a GIF frame draws over the one before
-                rgb = _upright_rgb(image) if index >= int(wanted_k * step + 0.5) else None
+                rgb = _upright_rgb(image) if picks.take(index) else None
             except (*_PILLOW_ERRORS, EOFError) as err:
                 if produced == 0:
                     raise MediaError(f"animation is truncated or corrupt ({err})", file) from None
                 _log.warning("%s: animation breaks off at frame %d: %s", file, index, err)
                 return
             if rgb is not None:
-                while int(wanted_k * step + 0.5) <= index:
-                    wanted_k += 1
                 yield Frame(index=index, t=round(t, 6), image=rgb)
                 produced += 1
                 if max_frames is not None and produced >= max_frames:
@@ -500,7 +514,7 @@ def _video_frames(
             stream.codec_context.skip_frame = "NONREF"
         time_base = stream.time_base
         origin = stream.start_time
-        wanted_k = 0  # the next frame wanted is int(wanted_k * step + 0.5)
+        picks = _Picks(step)
         produced = 0
         for count, frame in enumerate(_decoded(container, stream, file)):
             if count == 0 and frame.pts is not None:
@@ -511,11 +525,8 @@ def _video_frames(
             else:
                 t = float((frame.pts - origin) * time_base)
                 index = round(t * fps) if skip_nonref else count
-            if index < int(wanted_k * step + 0.5):
-                # Only chosen frames pay for the RGB conversion.
-                continue
-            while int(wanted_k * step + 0.5) <= index:
-                wanted_k += 1
+            if not picks.take(index):
+                continue  # only chosen frames pay for the RGB conversion
             if resample:
                 image = frame.to_ndarray(format="rgb24", width=_square_pixel_width(frame.width, info.pixel_aspect),
                                          height=frame.height, interpolation=interpolation)
