@@ -45,7 +45,7 @@ def build_effnetlite(arch: str = "efficientnet-lite0", frozen_blocks: int = 0, p
 
 def stride16_block(backbone: torch.nn.Module) -> int:
     """Index of the last block whose output is at stride 16 (10 for EfficientNet-Lite0)."""
-    side, x = 64, None
+    side = 64
     with torch.no_grad():
         was_training = backbone.training
         backbone.eval()
