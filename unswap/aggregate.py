@@ -14,6 +14,7 @@ nor breaks a run), is at or above the threshold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,12 +34,17 @@ def label_for(p: float, threshold: float, uncertain_margin: float = 0.0) -> str:
     return "fake" if p >= threshold else "real"
 
 
-def score_tracks(tracks: list[Track], threshold: float, uncertain_margin: float = 0.0) -> None:
-    """Fill each track's ``p_fake`` and ``label`` from its observations."""
+def score_tracks(
+    tracks: list[Track], threshold: float, uncertain_margin: float = 0.0,
+    labeller: Callable[[float], str] | None = None,
+) -> None:
+    """Fill each track's ``p_fake`` and ``label`` from its observations. ``labeller``
+    (a detector config's ``label_for``) replaces the threshold-and-margin rule."""
+    label = labeller or (lambda p: label_for(p, threshold, uncertain_margin))
     for tr in tracks:
         ps = [o.p_fake for o in tr.observations if o.p_fake is not None]
         tr.p_fake = float(np.mean(ps)) if ps else None
-        tr.label = None if tr.p_fake is None else label_for(tr.p_fake, threshold, uncertain_margin)
+        tr.label = None if tr.p_fake is None else label(tr.p_fake)
 
 
 def fake_segments(track: Track, threshold: float, min_frames: int = 2) -> list[Segment]:
@@ -73,11 +79,13 @@ def score_segments(tracks: list[Track], threshold: float) -> None:
 
 
 def file_verdict(
-    tracks: list[Track], threshold: float, uncertain_margin: float = 0.0, min_track_frames: int = 2
+    tracks: list[Track], threshold: float, uncertain_margin: float = 0.0, min_track_frames: int = 2,
+    labeller: Callable[[float], str] | None = None,
 ) -> Verdict:
     scored = [t for t in tracks if t.p_fake is not None]
     if not scored:
         return Verdict("no-face", None)
     long_enough = [t for t in scored if len(t.observations) >= min_track_frames] or scored
     p = max(t.p_fake for t in long_enough)
-    return Verdict(label_for(p, threshold, uncertain_margin), float(p))
+    label = labeller(p) if labeller else label_for(p, threshold, uncertain_margin)
+    return Verdict(label, float(p))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +48,15 @@ class DetectorConfig:
     center_below: float
     platt_a: float = 1.0
     platt_b: float = 0.0
-    threshold: float = 0.5
-    uncertain_margin: float = 0.0
+    threshold: float = 0.5  # p_fake at or above this: "fake"
+    uncertain_margin: float = 0.0  # older configs: "uncertain" within this of threshold
+    # Newer configs: below ``real_below`` "real" (no sign of a swap found); from there
+    # up to ``threshold`` "uncertain". None: the older symmetric margin rule.
+    real_below: float | None = None
+    prior_fake: float | None = None  # share of fakes the calibrated p_fake assumes
+    # Measured error rates at the shipped thresholds, e.g. {"outside": {"fpr": 0.04,
+    # "tpr": 0.55, "sets": "..."}, "val": {...}}; see ``rates_sentence``.
+    rates: dict = field(default_factory=dict)
     flip_tta: bool = False  # average the raw outputs of each crop and its mirror image
     model_file: str = "model.onnx"  # relative to the config's folder
 
@@ -68,9 +75,33 @@ class DetectorConfig:
             platt_b=float(raw.get("calibration", {}).get("b", 0.0)),
             threshold=float(raw["threshold"]),
             uncertain_margin=float(raw.get("uncertain_margin", 0.0)),
+            real_below=None if raw.get("real_below") is None else float(raw["real_below"]),
+            prior_fake=None if raw.get("prior_fake") is None else float(raw["prior_fake"]),
+            rates=dict(raw.get("rates", {})),
             flip_tta=bool(raw.get("test_time", {}).get("flip", False)),
             model_file=str(raw.get("model", "model.onnx")),
         )
+
+
+    def label_for(self, p: float) -> str:
+        """"fake", "uncertain" or "real" for a calibrated p_fake."""
+        if self.real_below is None:
+            from unswap.aggregate import label_for
+
+            return label_for(p, self.threshold, self.uncertain_margin)
+        if p >= self.threshold:
+            return "fake"
+        return "real" if p < self.real_below else "uncertain"
+
+    def rates_sentence(self) -> str | None:
+        """The detector's measured error rates in one plain sentence, or None where its
+        config carries none."""
+        out = self.rates.get("outside")
+        if not out:
+            return None
+        fp, tp = round(100 * out["fpr"]), round(100 * out["tpr"])
+        return (f"On faces from outside its training data ({out.get('sets', 'held-out sets')}), this detector "
+                f"called about {fp} in 100 real faces fake, and caught about {tp} in 100 face swaps.")
 
 
 class Detector(ABC):
