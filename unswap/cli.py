@@ -42,10 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--against", metavar="DIR|HASHFILE",
                    help="with --report: look for the source the file was made from among these media or hashes")
 
-    e = sub.add_parser("eval", help="score a face-crop set (manifest + tar shards) and print metrics")
-    e.add_argument("--faces", required=True, type=Path, help="folder with SPLIT.csv and its shards")
-    e.add_argument("--split", required=True)
-    e.add_argument("--scores", type=Path, help="write key,label,p_fake per sample to this CSV")
+    e = sub.add_parser("eval", help="measure a detector: on a face-crop set (--faces, --split), or on whole "
+                                    "files scanned as 'unswap scan' does (--media labels.csv)")
+    e.add_argument("--faces", type=Path, help="folder with SPLIT.csv and its shards")
+    e.add_argument("--split")
+    e.add_argument("--media", type=Path, metavar="LABELS.csv",
+                   help="labels.csv (path,label[,method,...], paths relative to it): scan every file listed")
+    e.add_argument("--by", metavar="COLUMN", help="with --media: also report per value of this column (e.g. race)")
+    e.add_argument("--holdout", action="store_true",
+                   help="with --media on FairFace: only the photos training held out (200 per race group)")
+    e.add_argument("--sample-fps", type=float, default=DEFAULT_SAMPLE_FPS, help="with --media: as for scan")
+    e.add_argument("--scores", type=Path, help="write the score of each sample (or file) to this CSV")
     e.add_argument("--detector", default=DEFAULT_DETECTOR)
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--degrade", default="none", choices=DEGRADATIONS,
@@ -172,6 +179,10 @@ def cmd_eval(args) -> int:
     from unswap.evaluate import evaluate
     from unswap.facesets import FaceSetError
 
+    if args.media is not None:
+        return _eval_media(args)
+    if args.faces is None or args.split is None:
+        raise UserError("eval needs --faces and --split (a face-crop set), or --media LABELS.csv")
     try:
         detector = create_detector(args.detector)
         metrics = evaluate(detector, args.faces, args.split, args.scores, args.degrade)
@@ -187,6 +198,38 @@ def cmd_eval(args) -> int:
         print(f"  AUC {metrics['auc']:.4f}  AP {metrics['ap']:.4f}  EER {metrics['eer']:.4f}  "
               f"accuracy {metrics['accuracy']:.4f} at threshold {metrics['threshold']:.3f}  "
               f"ECE {metrics['ece_15']:.4f}")
+    if args.scores:
+        print(f"  scores written to {args.scores}")
+    return EXIT_OK
+
+
+def _eval_media(args) -> int:
+    from unswap.detectors.registry import UnknownDetector
+    from unswap.evaluate import evaluate_media, media_text
+    from unswap.mediasets import MediaSetError
+    from unswap.scan import ScanConfig, Scanner
+
+    if args.faces is not None or args.split is not None or args.degrade != "none":
+        raise UserError("--media scans whole files: it takes no --faces, --split or --degrade")
+    if not args.sample_fps > 0:
+        raise UserError("--sample-fps must be positive")
+    show = _progress(str(args.media))
+    try:
+        scanner = Scanner(ScanConfig(detector=args.detector, sample_fps=args.sample_fps))
+        result = evaluate_media(scanner, args.media, args.scores, args.by, args.holdout,
+                                progress=(lambda d, t: show(d, t)) if show else None)
+    except (UnknownDetector, MediaSetError) as e:
+        raise UserError(str(e)) from None
+    if show:
+        print(file=sys.stderr)
+    det = scanner.detector
+    if args.json:
+        print(json.dumps({"detector": det.id, **result}))
+    else:
+        print(media_text(det.id, result, args.by))
+        sentence = det.config.rates_sentence()
+        if sentence:
+            print(f"  shipped rates: {sentence}")
     if args.scores:
         print(f"  scores written to {args.scores}")
     return EXIT_OK
@@ -208,7 +251,7 @@ def cmd_train(args) -> int:
         raise UserError("training needs the train extra: pip install 'unswap[train]'") from None
     if not args.config.is_file():
         raise UserError(f"{args.config}: no such config file")
-    best = train(args.config, args.out, _faces_dir(args.faces), args.device)
+    best = train(args.config, args.out, _faces_dir(args.faces), args.device, data_dir=_faces_dir(args.faces).parent)
     print(f"best checkpoint: {best}")
     return EXIT_OK
 

@@ -84,5 +84,112 @@ def evaluate(
         write_scores(scores_out, keys, labels, probs)
     if len(set(labels.tolist())) < 2:
         return {"count": len(keys), "note": "one class only: no AUC"}
-    return {**summary(labels, probs, detector.config.threshold), "ece_15": expected_calibration_error(labels, probs),
-            "degrade": degrade}
+    c = detector.config
+    out = {**summary(labels, probs, c.threshold), "ece_15": expected_calibration_error(labels, probs),
+           "degrade": degrade, "fpr": float(np.mean(probs[labels == 0] >= c.threshold)),
+           "tpr": float(np.mean(probs[labels == 1] >= c.threshold))}
+    if c.prior_fake is not None:
+        # p_fake assumes a share of fakes (the prior); the split has its own, so measure
+        # calibration with each class weighted to the prior the probability states
+        from unswap.calibrate import prior_weights
+
+        out["prior_fake"] = c.prior_fake
+        out["ece_15_at_prior"] = expected_calibration_error(labels, probs, weights=prior_weights(labels, c.prior_fake))
+    if c.real_below is not None:
+        out["real_below"] = c.real_below
+        out["fakes_labelled_real"] = float(np.mean(probs[labels == 1] < c.real_below))
+    return out
+
+
+def evaluate_media(
+    scanner, labels_csv: Path, scores_out: Path | None = None, by: str | None = None, holdout: bool = False,
+    progress=None,
+) -> dict:
+    """Scan every file a ``labels.csv`` lists, exactly as ``unswap scan`` does, and
+    measure the file-level verdicts: AUC of p_fake, and at the shipped verdict the share
+    of reals labelled fake (FPR) and of fakes labelled fake (TPR), overall, per
+    ``method`` and per column ``by``. Files with no face and files that fail are counted,
+    not scored. ``holdout`` keeps only the FairFace photos training leaves out.
+    """
+    from unswap.mediasets import fairface_holdout, read_labels
+
+    files = read_labels(labels_csv)
+    if holdout:
+        files = fairface_holdout(files)[1]
+    rows = scan_labelled(scanner, files, by, progress)
+    if scores_out is not None:
+        with open(scores_out, "w", newline="") as fh:
+            w = csv.DictWriter(fh, ["path", "label", "method", "group", "p_fake", "verdict", "error"])
+            w.writeheader()
+            w.writerows({**r, "p_fake": "" if r["p_fake"] is None else f"{r['p_fake']:.6f}"} for r in rows)
+    return measure_rows(rows, str(labels_csv), by)
+
+
+def scan_labelled(scanner, files, by: str | None = None, progress=None) -> list[dict]:
+    """One row per labelled file: its label, method, group (column ``by``), the scan's
+    p_fake and verdict, or ``verdict`` "failed" with the error for unusable media."""
+    from unswap.media import MediaError
+
+    rows = []
+    for n, f in enumerate(files):
+        row = {"path": f.rel, "label": f.label, "method": f.method, "group": f.extra.get(by, "") if by else "",
+               "p_fake": None, "verdict": None, "error": None}
+        try:
+            r = scanner.scan(f.path)
+            row["verdict"], row["p_fake"] = r.label, r.p_fake
+        except MediaError as e:
+            row["verdict"], row["error"] = "failed", str(e)
+        rows.append(row)
+        if progress:
+            progress(n + 1, len(files))
+    return rows
+
+
+def measure_rows(rows: list[dict], name: str, by: str | None = None) -> dict:
+    """File-level figures of ``scan_labelled`` rows: overall, per method, per group."""
+    from unswap.metrics import roc_auc
+
+    def measure(sel: list[dict]) -> dict:
+        scored = [r for r in sel if r["p_fake"] is not None]
+        reals = [r for r in scored if r["label"] == "real"]
+        fakes = [r for r in scored if r["label"] == "fake"]
+        out = {"files": len(sel), "reals": len(reals), "fakes": len(fakes),
+               "no_face": sum(r["verdict"] == "no-face" for r in sel),
+               "failed": sum(r["verdict"] == "failed" for r in sel),
+               "other": sum(r["verdict"] not in ("no-face", "failed", "real", "fake", "uncertain") for r in sel)}
+        if reals and fakes:
+            out["auc"] = roc_auc([int(r["label"] == "fake") for r in scored], [r["p_fake"] for r in scored])
+        for rate, group in (("fpr", reals), ("tpr", fakes)):
+            if group:
+                out[rate] = sum(r["verdict"] == "fake" for r in group) / len(group)
+                out[rate[0] + "_uncertain"] = sum(r["verdict"] == "uncertain" for r in group) / len(group)
+        return out
+
+    result = {"labels": name, "overall": measure(rows), "by_method": {}, "by_group": {}}
+    for m in sorted({r["method"] for r in rows}):
+        result["by_method"][m] = measure([r for r in rows if r["method"] == m])
+    if by:
+        for g in sorted({r["group"] for r in rows}):
+            result["by_group"][g] = measure([r for r in rows if r["group"] == g])
+    return result
+
+
+def media_text(detector_id: str, result: dict, by: str | None = None) -> str:
+    """The figures of ``evaluate_media`` in lines a person reads."""
+
+    def line(name: str, m: dict) -> str:
+        parts = [f"{name}: {m['files']} files ({m['reals']} real, {m['fakes']} fake scored)"]
+        if "auc" in m:
+            parts.append(f"AUC {m['auc']:.3f}")
+        if "fpr" in m:
+            parts.append(f"reals labelled fake (FPR) {m['fpr']:.3f}")
+        if "tpr" in m:
+            parts.append(f"fakes labelled fake (TPR) {m['tpr']:.3f}")
+        if m["no_face"] or m["failed"] or m["other"]:
+            parts.append(f"no face {m['no_face']}, failed {m['failed']}, other {m['other']}")
+        return "; ".join(parts)
+
+    out = [f"detector {detector_id} on {result['labels']}", "  " + line("all", result["overall"])]
+    out += ["  " + line(f"method {k}", v) for k, v in result["by_method"].items()]
+    out += ["  " + line(f"{by} {k}", v) for k, v in result["by_group"].items()]
+    return "\n".join(out)

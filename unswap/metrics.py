@@ -52,17 +52,20 @@ def accuracy(labels, scores, threshold: float) -> float:
     return float(np.mean((np.asarray(scores) >= threshold) == y))
 
 
-def expected_calibration_error(labels, probs, bins: int = 15) -> float:
-    """ECE with equal-width bins over [0, 1]."""
+def expected_calibration_error(labels, probs, bins: int = 15, weights=None) -> float:
+    """ECE with equal-width bins over [0, 1]; with ``weights``, each sample counts by its
+    weight (e.g. to measure it under another share of fakes than the set's own)."""
     y = np.asarray(labels, np.float64)
     p = np.asarray(probs, np.float64)
+    w = np.ones_like(p) if weights is None else np.asarray(weights, np.float64)
     edges = np.linspace(0, 1, bins + 1)
     idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
+    ece, total = 0.0, w.sum()
     for b in range(bins):
         m = idx == b
         if m.any():
-            ece += m.mean() * abs(p[m].mean() - y[m].mean())
+            wm = w[m]
+            ece += wm.sum() / total * abs(np.average(p[m], weights=wm) - np.average(y[m], weights=wm))
     return float(ece)
 
 

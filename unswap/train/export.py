@@ -18,6 +18,21 @@ from unswap.train.loop import _normalizer, predict_logits
 from unswap.train.model import MASK_STRIDE, MaskedNet, build_model
 
 
+def training_data(cfg: dict) -> str:
+    """What a run trained on, in words, from its config."""
+    if not cfg.get("mix"):
+        return "real faces of the shared DFDC train split + self-blended images"
+    names = {"dfdc_real": "real DFDC faces (train split)",
+             "dfdc_fake": "labelled DFDC face swaps (train split)",
+             "fairface_real": "real FairFace photos (less a hold-out of "
+                              f"{cfg.get('fairface_holdout_per_group', 200)} per race group) cropped as a scan crops"}
+    parts = []
+    for m in cfg["mix"]:
+        what = names.get(m["source"], m["source"])
+        parts.append(f"{m['n']} self-blends of {what}" if m.get("blend") else f"{m['n']} {what}")
+    return "each batch: " + "; ".join(parts)
+
+
 def export(
     checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str, uncertain_margin: float = 0.0
 ) -> dict:
@@ -54,7 +69,7 @@ def export(
         "threshold": calibrated["threshold"],
         "threshold_rule": calibrated["threshold_rule"],
         "uncertain_margin": uncertain_margin,
-        "training": {"config": cfg, "step": state["step"], "data": "real faces of the shared DFDC train split + self-blended images"},
+        "training": {"config": cfg, "step": state["step"], "data": training_data(cfg)},
         "metrics": calibrated["metrics"],
         "export_check": {"inputs": "unswap.detectors.base.golden_crops", "torch_logits": golden_logits.tolist()},
         "license": "weights trained on DFDC data: research and non-commercial use only",

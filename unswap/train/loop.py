@@ -44,8 +44,24 @@ def predict_logits(model, inputs: np.ndarray, normalize, device, batch: int = 12
     return np.concatenate(out)
 
 
-def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None = None) -> Path:
-    """Train (or resume) a run; returns the path of the best checkpoint."""
+def region_loss(mask_logits: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
+    """Per-cell BCE of the region map, averaged over the faces that have a mask
+    (``valid`` 1; a labelled swap has none), or over all faces when ``valid`` is None."""
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(mask_logits, masks, reduction="none")
+    if valid is None:
+        return bce.mean()
+    return (bce.mean(dim=(1, 2)) * valid).sum() / valid.sum().clamp(min=1.0)
+
+
+def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None = None,
+          data_dir: Path | None = None) -> Path:
+    """Train (or resume) a run; returns the path of the best checkpoint.
+
+    A config with ``[[mix]]`` tables trains on mixed batches (``unswap.train.mixed``):
+    DFDC reals and swaps, and the real faces of ``data_dir/reals``. With ``monitor =
+    true`` each epoch also scores the cross-domain sets of ``data_dir``
+    (``unswap.train.monitor``) and logs their figures; ``best.pt`` stays the best on val.
+    """
     cfg = load_config(config_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -60,22 +76,38 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
         log.flush()
         print(json.dumps(rec), flush=True)
 
-    jpegs, lms = load_train_faces(faces_dir, out_dir / "landmarks_train.npz")
     size = cfg["input_size"]
-    degrade_args = {k: cfg[k] for k in ("downscale_p", "downscale") if k in cfg}
     mask_weight = cfg.get("mask_weight", 0.0)
-    data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args,
-                      mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.get("large_mask_p", 0.0),
-                      smooth_p=cfg.get("smooth_p", 0.0), real_jitter_p=cfg.get("real_jitter_p", 0.0))
+    mixed = bool(cfg.get("mix"))
+    if mixed:
+        from unswap.train.mixed import MixedBatches, load_sources, parse_mix
+
+        sources = load_sources(faces_dir, None if data_dir is None else Path(data_dir) / "reals", out_dir,
+                               cfg.get("fairface_holdout_per_group", 200))
+        emit(event="sources", **{k: len(v.jpegs) for k, v in sources.items()})
+        steps_per_epoch = cfg["steps_per_epoch"]
+        data = MixedBatches(sources, parse_mix(cfg), size, MASK_STRIDE if mask_weight > 0 else 0, cfg["seed"],
+                            steps_per_epoch, cfg.get("large_mask_p", 0.0), cfg.get("augment_strength", 1.0),
+                            cfg.get("geometry_p", 0.5))
+    else:
+        jpegs, lms = load_train_faces(faces_dir, out_dir / "landmarks_train.npz")
+        degrade_args = {k: cfg[k] for k in ("downscale_p", "downscale") if k in cfg}
+        data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args,
+                          mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.get("large_mask_p", 0.0),
+                          smooth_p=cfg.get("smooth_p", 0.0), real_jitter_p=cfg.get("real_jitter_p", 0.0))
+        steps_per_epoch = len(data) // cfg["pairs_per_batch"]
     _, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
+    monitor_sets = None
+    if cfg.get("monitor") and data_dir is not None:
+        from unswap.train import monitor
+
+        monitor_sets = monitor.build(Path(data_dir), out_dir / f"monitor_{size}.npz", size)
     normalize = _normalizer(cfg, dev)
 
     # channels-last runs the depthwise convolutions about 30% faster on the CPU
     model = build_model(cfg).to(dev, memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    per_batch = cfg["pairs_per_batch"]
-    steps_per_epoch = len(data) // per_batch
     total = steps_per_epoch * cfg["epochs"]
 
     def lr_at(step: int) -> float:
@@ -107,22 +139,33 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
     while step < total:
         epoch = step // steps_per_epoch
         data.epoch = epoch
-        order = np.random.default_rng([cfg["seed"], epoch]).permutation(len(data))
-        batches = [order[i * per_batch : (i + 1) * per_batch].tolist() for i in range(steps_per_epoch)]
-        batches = batches[step - epoch * steps_per_epoch :]
-        loader = torch.utils.data.DataLoader(
-            data, batch_sampler=batches, num_workers=cfg.get("workers", 1),
-            persistent_workers=False, prefetch_factor=4 if cfg.get("workers", 1) else None)
+        workers = cfg.get("workers", 1)
+        if mixed:
+            loader = torch.utils.data.DataLoader(
+                data, batch_size=None, sampler=range(step - epoch * steps_per_epoch, steps_per_epoch),
+                num_workers=workers, prefetch_factor=4 if workers else None)
+        else:
+            per_batch = cfg["pairs_per_batch"]
+            order = np.random.default_rng([cfg["seed"], epoch]).permutation(len(data))
+            batches = [order[i * per_batch : (i + 1) * per_batch].tolist() for i in range(steps_per_epoch)]
+            batches = batches[step - epoch * steps_per_epoch :]
+            loader = torch.utils.data.DataLoader(
+                data, batch_sampler=batches, num_workers=workers,
+                persistent_workers=False, prefetch_factor=4 if workers else None)
         model.train()
         freeze_norm_stats(model, cfg["frozen_blocks"])
         t0, seen, loss_sum = time.time(), 0, 0.0
-        for x, y, m in loader:
-            x = normalize(x.to(dev).flatten(0, 1)).contiguous(memory_format=torch.channels_last)
-            y = y.to(dev).flatten()
+        for item in loader:
+            if mixed:
+                x, y, m, valid = (t.to(dev) for t in item)
+            else:
+                x, y, m = item
+                x, y, m, valid = x.to(dev).flatten(0, 1), y.to(dev).flatten(), m.to(dev).flatten(0, 1), None
+            x = normalize(x).contiguous(memory_format=torch.channels_last)
             out = model(x)
             if mask_weight > 0:
                 logits, mask_logits = out
-                mask_loss = torch.nn.functional.binary_cross_entropy_with_logits(mask_logits, m.to(dev).flatten(0, 1))
+                mask_loss = region_loss(mask_logits, m, valid)
             else:
                 logits, mask_loss = out.view(-1), 0.0
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y) + mask_weight * mask_loss
@@ -147,7 +190,17 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
             best_auc = auc
             save(out_dir / "best.pt")
             np.save(out_dir / "val_logits_best.npy", logits)
+        save(out_dir / f"epoch{epoch:02d}.pt")  # every epoch kept: selection may use the cross-domain sets too
         save(last)
-        emit(event="epoch", epoch=epoch, step=step, val_auc=auc, best_val_auc=best_auc)
+        extra = {}
+        if monitor_sets is not None:
+            from unswap.train import monitor
+
+            cut = float(np.quantile(logits[val_labels == 0], 0.95))
+            extra["cross_domain"] = monitor.report(
+                lambda xs: predict_logits(model, xs.transpose(0, 3, 1, 2).copy(), normalize, dev), monitor_sets, cut)
+            extra["val_real_cut"] = cut
+            extra["val_tpr_at_cut"] = float(np.mean(logits[val_labels == 1] >= cut))
+        emit(event="epoch", epoch=epoch, step=step, val_auc=auc, best_val_auc=best_auc, **extra)
         model.train()
     return out_dir / "best.pt"

@@ -1,0 +1,79 @@
+"""File-level labelled sets: a folder with ``labels.csv`` (``path,label[,method,...]``,
+paths relative to the folder), as the shared ``xdomain/`` and ``reals/`` sets are laid
+out; and the FairFace hold-out that training never sees.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+LABELS = ("real", "fake")
+
+
+class MediaSetError(ValueError):
+    """The labels file is missing, unreadable or not in the layout."""
+
+
+@dataclass(frozen=True)
+class LabelledFile:
+    path: Path  # absolute (resolved against the labels file's folder)
+    rel: str  # as written in labels.csv
+    label: str  # "real" or "fake"
+    method: str  # the ``method`` column, or the label when there is none
+    extra: dict[str, str] = field(default_factory=dict)  # every other column
+
+    @property
+    def y(self) -> int:
+        return int(self.label == "fake")
+
+
+def read_labels(labels_csv: str | Path) -> list[LabelledFile]:
+    """Every row of a ``labels.csv``. Paths must stay inside its folder; labels must be
+    ``real`` or ``fake``. Raises ``MediaSetError`` with one line naming the problem."""
+    labels_csv = Path(labels_csv)
+    if not labels_csv.is_file():
+        raise MediaSetError(f"{labels_csv}: no such labels file")
+    root = labels_csv.resolve().parent
+    try:
+        with labels_csv.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise MediaSetError(f"{labels_csv}: not a readable CSV ({e})") from None
+    if not rows:
+        raise MediaSetError(f"{labels_csv}: no rows")
+    missing = [c for c in ("path", "label") if c not in rows[0]]
+    if missing:
+        raise MediaSetError(f"{labels_csv}: missing column(s) {', '.join(missing)}")
+    out = []
+    for n, row in enumerate(rows, start=2):
+        rel, label = (row.get("path") or "").strip(), (row.get("label") or "").strip().lower()
+        if not rel:
+            raise MediaSetError(f"{labels_csv}:{n}: empty path")
+        if label not in LABELS:
+            raise MediaSetError(f"{labels_csv}:{n}: label {label!r} is not 'real' or 'fake'")
+        path = (root / rel).resolve()
+        if not path.is_relative_to(root):
+            raise MediaSetError(f"{labels_csv}:{n}: path {rel!r} leaves the set's folder")
+        extra = {k: v for k, v in row.items() if k not in ("path", "label", "method") and k is not None}
+        out.append(LabelledFile(path, rel, label, (row.get("method") or label).strip() or label, extra))
+    return out
+
+
+def fairface_holdout(files: list[LabelledFile], per_group: int = 200, seed: int = 0) -> tuple[list, list]:
+    """(train, held out): ``per_group`` photos of each ``race`` group held out of
+    training, drawn by a fixed seed over the sorted paths, so training and evaluation
+    agree on the split without a file of their own."""
+    by_group: dict[str, list[LabelledFile]] = {}
+    for f in sorted(files, key=lambda f: f.rel):
+        by_group.setdefault(f.extra.get("race", ""), []).append(f)
+    train, held = [], []
+    for g, items in sorted(by_group.items()):
+        order = np.random.default_rng([seed, *map(ord, g)]).permutation(len(items))
+        pick = set(order[:per_group].tolist())
+        for i, f in enumerate(items):
+            (held if i in pick else train).append(f)
+    return train, held

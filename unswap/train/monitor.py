@@ -1,0 +1,91 @@
+"""Cross-domain figures during training: the xdomain dev sets, the FairFace hold-out and
+the shared DFDC clips, scored file by file as a scan scores them, from face crops cut
+once (``unswap.train.sources.file_crops``) and cached.
+
+A file's score is that of its most suspect track (mean over the track's faces) among
+tracks seen in at least two sampled frames, as ``unswap.aggregate`` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from unswap.media import MediaError
+from unswap.mediasets import fairface_holdout, read_labels
+from unswap.metrics import roc_auc
+from unswap.train.sources import file_crops
+
+SETS = {
+    "ffpp": "xdomain/ffpp_c23/labels.csv",
+    "inswapper": "xdomain/inswapper/labels.csv",
+    "fairface_holdout": "reals/fairface/labels.csv",
+    "videos": "videos/labels.csv",
+}
+
+
+def build(data_dir: Path, cache: Path, size: int) -> dict:
+    """{set: (labels (F,), crops (N, S, S, 3) uint8, file index (N,), track id (N,))}."""
+    if cache.is_file():
+        z = np.load(cache)
+        return {k: (z[f"{k}_y"], z[f"{k}_x"], z[f"{k}_f"], z[f"{k}_t"]) for k in SETS if f"{k}_y" in z}
+    out, flat = {}, {}
+    for name, rel in SETS.items():
+        labels = Path(data_dir) / rel
+        if not labels.is_file():
+            continue
+        files = read_labels(labels)
+        if name == "fairface_holdout":
+            files = fairface_holdout(files)[1]
+        ys, xs, fi, ti = [], [], [], []
+        for n, f in enumerate(files):
+            ys.append(f.y)
+            try:
+                crops = file_crops(f.path, size)
+            except MediaError:
+                crops = []
+            for tid, c, _ in crops:
+                xs.append(c)
+                fi.append(n)
+                ti.append(tid)
+        out[name] = (np.array(ys), np.stack(xs), np.array(fi), np.array(ti))
+        flat.update({f"{name}_y": out[name][0], f"{name}_x": out[name][1], f"{name}_f": out[name][2],
+                     f"{name}_t": out[name][3]})
+        print(f"monitor: {name}: {len(files)} files, {len(xs)} faces", flush=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **flat)
+    return out
+
+
+def file_scores(p: np.ndarray, n_files: int, file_idx: np.ndarray, track: np.ndarray) -> np.ndarray:
+    """Per-file score from per-face scores; NaN for files with no face."""
+    out = np.full(n_files, np.nan)
+    for f in range(n_files):
+        sel = file_idx == f
+        if not sel.any():
+            continue
+        tracks = [(np.mean(p[sel & (track == t)]), int((sel & (track == t)).sum())) for t in np.unique(track[sel])]
+        long = [m for m, k in tracks if k >= 2] or [m for m, _ in tracks]
+        out[f] = max(long)
+    return out
+
+
+def report(score_faces, sets: dict, real_cut: float) -> dict:
+    """AUC per set with two classes, and for every set the share of real files scoring at
+    or above ``real_cut`` (a cut taken from val's real faces)."""
+    res = {}
+    for name, (y, x, fi, ti) in sets.items():
+        s = file_scores(score_faces(x), len(y), fi, ti)
+        ok = ~np.isnan(s)
+        r = {"files": int(len(y)), "no_face": int((~ok).sum())}
+        if len(set(y[ok].tolist())) == 2:
+            r["auc"] = roc_auc(y[ok], s[ok])
+        reals = ok & (y == 0)
+        if reals.any():
+            r["fpr_at_cut"] = float(np.mean(s[reals] >= real_cut))
+        fakes = ok & (y == 1)
+        if fakes.any():
+            r["tpr_at_cut"] = float(np.mean(s[fakes] >= real_cut))
+        res[name] = r
+    return res
