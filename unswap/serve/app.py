@@ -99,13 +99,19 @@ def _multipart(props: dict, required: list[str]) -> dict:
 
 
 _FILE = {"type": "string", "format": "binary", "description": "the image or video"}
-_SCAN_BODY = _multipart({
-    "file": _FILE,
-    "detector": {"type": "string", "description": "detector name (GET /api/config lists them)"},
-    "sample_fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 240, "description": "video frames scored a second"},
-    "every_frame": {"type": "boolean"},
-    "max_frames": {"type": "integer", "minimum": 1, "maximum": 1000000},
-}, ["file"])
+
+
+def _scan_body(detectors: list[str]) -> dict:
+    return _multipart({
+        "file": _FILE,
+        "detector": {"type": "string", "enum": detectors, "description": "detector name"},
+        "sample_fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 240,
+                       "description": "video frames scored a second"},
+        "every_frame": {"type": "boolean"},
+        "max_frames": {"type": "integer", "minimum": 1, "maximum": 1000000},
+    }, ["file"])
+
+
 _HASH_BODY = _multipart({"file": _FILE, "fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
                                                  "description": "video frames hashed a second (default 1)"}}, ["file"])
 _MATCH_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -175,9 +181,12 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         return JSONResponse({"code": e.code, "message": e.message}, e.status, headers=headers)
 
     @app.exception_handler(HTTPException)
-    async def _http_error(_request, e: HTTPException):
+    async def _http_error(request: Request, e: HTTPException):
+        headers = dict(getattr(e, "headers", None) or {})
+        if e.status_code == 405:  # Starlette names the methods of one route; the path may have several
+            headers["allow"] = ", ".join(_allowed_methods(app, request.scope))
         return JSONResponse({"code": _STATUS_CODES.get(e.status_code, "error"), "message": str(e.detail)},
-                            e.status_code, headers=getattr(e, "headers", None))
+                            e.status_code, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, e: RequestValidationError):
@@ -185,7 +194,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         where = ".".join(str(x) for x in first.get("loc", ()))
         return JSONResponse({"code": "bad_request", "message": f"{where}: {first.get('msg', 'invalid')}"}, 400)
 
-    def auth(request: Request, cookie_ok: bool = False) -> None:
+    def _check_token(request: Request, cookie_ok: bool) -> None:
         if not cfg.token:
             return
         given = request.headers.get("authorization", "")
@@ -197,8 +206,11 @@ def create_app(cfg: ServeConfig) -> FastAPI:
             return
         raise ApiError(401, "unauthorized", "this server needs a token: send 'Authorization: Bearer TOKEN'")
 
+    def auth(request: Request) -> None:
+        _check_token(request, cookie_ok=False)
+
     def auth_or_cookie(request: Request) -> None:
-        auth(request, cookie_ok=True)
+        _check_token(request, cookie_ok=True)
 
     def job_row(job_id: str):
         row = store.get(job_id) if _JOB_ID.fullmatch(job_id) else None
@@ -224,7 +236,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                 "workers": cfg.workers, "max_queue": cfg.max_queue, "detectors": list_detectors(),
                 "default_detector": DEFAULT_DETECTOR, "scan_options": list(SCAN_OPTIONS)}
 
-    @app.post("/api/scans", status_code=202, response_model=Created, dependencies=api, openapi_extra=_SCAN_BODY,
+    @app.post("/api/scans", status_code=202, response_model=Created, dependencies=api, openapi_extra=_scan_body(list_detectors()),
               responses=_errors(400, 401, 408, 413, 415, 429), summary="Upload a file to scan")
     async def create_scan(request: Request):
         if store.unfinished() >= cfg.max_queue:
@@ -342,4 +354,38 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         finally:
             dest.unlink(missing_ok=True)
 
+    app.openapi = lambda: _openapi(app)
     return app
+
+
+def _allowed_methods(app: FastAPI, scope) -> list[str]:
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE:
+            methods |= set(route.methods)
+    return sorted(methods)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, saying what this app answers: errors are 400 with the Error body
+    (never FastAPI's 422), and always JSON, also where the success is HTML."""
+    from fastapi.openapi.utils import get_openapi
+
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for ops in schema["paths"].values():
+        for op in ops.values():
+            responses = op.get("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", {"description": "bad_request"})
+            for status, resp in responses.items():
+                if not status.startswith("2"):
+                    resp["content"] = error
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
+    app.openapi_schema = schema
+    return schema

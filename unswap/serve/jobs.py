@@ -314,7 +314,7 @@ class WorkerPool:
 SCAN_OPTIONS = ("detector", "sample_fps", "every_frame", "max_frames")
 """The ``ScanConfig`` fields a request may set, as form fields of the upload."""
 
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+_TRUE, _FALSE = ("true",), ("false",)  # as the OpenAPI schema says: a boolean
 
 
 class BadOption(ValueError):
@@ -345,7 +345,7 @@ def scan_options(fields: dict[str, str]) -> dict[str, Any]:
             raise BadOption("sample_fps must be above 0 and at most 240")
         out["sample_fps"] = fps
     if "every_frame" in fields:
-        v = fields["every_frame"].strip().lower()
+        v = fields["every_frame"].strip()
         if v not in _TRUE + _FALSE:
             raise BadOption("every_frame must be true or false")
         out["every_frame"] = v in _TRUE
