@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPBearer
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -182,7 +183,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, e: HTTPException):
-        headers = dict(getattr(e, "headers", None) or {})
+        headers = {k.lower(): v for k, v in (getattr(e, "headers", None) or {}).items()}
         if e.status_code == 405:  # Starlette names the methods of one route; the path may have several
             headers["allow"] = ", ".join(_allowed_methods(app, request.scope))
         return JSONResponse({"code": _STATUS_CODES.get(e.status_code, "error"), "message": str(e.detail)},
@@ -206,10 +207,13 @@ def create_app(cfg: ServeConfig) -> FastAPI:
             return
         raise ApiError(401, "unauthorized", "this server needs a token: send 'Authorization: Bearer TOKEN'")
 
-    def auth(request: Request) -> None:
+    # HTTPBearer only puts the scheme in the OpenAPI schema; _check_token does the checking
+    bearer = HTTPBearer(auto_error=False)
+
+    def auth(request: Request, _credentials=Depends(bearer)) -> None:
         _check_token(request, cookie_ok=False)
 
-    def auth_or_cookie(request: Request) -> None:
+    def auth_or_cookie(request: Request, _credentials=Depends(bearer)) -> None:
         _check_token(request, cookie_ok=True)
 
     def job_row(job_id: str):
