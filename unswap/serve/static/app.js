@@ -17,6 +17,7 @@ const MEANS = {
 const PAGE = 20;
 let token = sessionStorage.getItem("unswap_token") || "";
 let historyShown = PAGE;
+let historyTimer = null;
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -173,10 +174,15 @@ async function loadHistory() {
       loadHistory();
     });
     actions.append(del);
-    tr.append(el("td", "file", s.name), tdResult, el("td", "", (s.finished || s.created).replace("T", " ")), actions);
+    tr.append(el("td", "file", s.name), tdResult, el("td", "", (s.finished || s.created).replace("T", " ").replace("+00:00", " UTC")), actions);
     body.append(tr);
   }
   document.getElementById("history-more").hidden = page.total <= page.items.length;
+  // scans still waiting or running (from this page or another client): look again soon
+  clearTimeout(historyTimer);
+  if (page.items.some(s => s.status === "queued" || s.status === "running")) {
+    historyTimer = setTimeout(loadHistory, 1000);
+  }
 }
 
 async function start() {
