@@ -95,8 +95,10 @@ def _errors(*codes: int) -> dict:
 
 
 def _multipart(props: dict, required: list[str]) -> dict:
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {
-        "schema": {"type": "object", "properties": props, "required": required, "additionalProperties": False}}}}}
+    schema = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
 
 _FILE = {"type": "string", "format": "binary", "description": "the image or video"}
@@ -115,10 +117,10 @@ def _scan_body(detectors: list[str]) -> dict:
 
 _HASH_BODY = _multipart({"file": _FILE, "fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
                                                  "description": "video frames hashed a second (default 1)"}}, ["file"])
-_MATCH_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "additionalProperties": False,
-    "properties": {"file": _FILE, "hashes": {"type": "string", "description": "one file's hashes, docs/hash-format.md"}},
-    "oneOf": [{"required": ["file"]}, {"required": ["hashes"]}]}}}}}
+# one of the two fields, not both: said in words, since a oneOf of `required` lists is read
+# differently by different tools
+_MATCH_BODY = _multipart({"file": _FILE, "hashes": {
+    "type": "string", "description": "one file's hashes (docs/hash-format.md); send this or 'file', not both"}}, [])
 
 
 def _iso(t: float | None) -> str | None:
