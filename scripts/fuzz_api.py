@@ -45,7 +45,8 @@ def main() -> int:
                    "--exclude-checks", "positive_data_acceptance", "--max-examples", str(args.max_examples),
                    "--seed", str(args.seed), "--header", f"Authorization: Bearer {TOKEN}", "--workers", "1",
                    "--generation-database", "none", "--no-color", "--request-timeout", "60"]
-            return subprocess.run(cmd, check=False).returncode
+            # run in the temporary folder: schemathesis leaves its own files where it runs
+            return subprocess.run(cmd, check=False, cwd=tmp).returncode
 
 
 if __name__ == "__main__":
