@@ -109,3 +109,21 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def module_server(*args: str):
+    """A module-scoped fixture ``server``: one server with ``args`` for a test module."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory):
+        with Server(tmp_path_factory.mktemp("serve") / "data", *args) as s:
+            yield s
+
+    return server
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    """An httpx client of the module's ``server``."""
+    with server.client() as c:
+        yield c

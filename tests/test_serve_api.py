@@ -9,23 +9,14 @@ import sys
 
 import pytest
 from conftest import SAMPLE, shared
-from serve_server import Server, upload, wait_done
+from serve_server import Server, client, module_server, upload, wait_done  # noqa: F401 (client: a fixture)
 
 from unswap.cli import main
 
 TRACK = ("videos", "dfdc_face_tracks", "fake_aaqaifqrwn.mp4_0_0.mp4")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with Server(tmp_path_factory.mktemp("serve") / "data") as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    with server.client() as c:
-        yield c
+server = module_server()
 
 
 def _uploads(server) -> list[str]:

@@ -9,21 +9,12 @@ import time
 
 import pytest
 from conftest import REPO, SAMPLE
-from serve_server import Server, upload, wait_done
+from serve_server import client, module_server, upload, wait_done  # noqa: F401 (client: a fixture)
 
 BOUNDARY = "unswapboundary"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with Server(tmp_path_factory.mktemp("bad") / "data", "--max-upload-mb", "1", "--upload-timeout", "2") as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    with server.client() as c:
-        yield c
+server = module_server("--max-upload-mb", "1", "--upload-timeout", "2")
 
 
 def _left_on_disk(server) -> list[str]:

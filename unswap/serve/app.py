@@ -18,8 +18,8 @@ from typing import Any
 import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPBearer
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders
@@ -27,8 +27,16 @@ from starlette.exceptions import HTTPException
 
 from unswap import __version__
 from unswap.serve import ServeConfig
-from unswap.serve.jobs import (SCAN_OPTIONS, BadOption, JobStore, PoolConfig, QueueFull, WorkerPool, new_job_id,
-                               scan_options)
+from unswap.serve.jobs import (
+    SCAN_OPTIONS,
+    BadOption,
+    JobStore,
+    PoolConfig,
+    QueueFull,
+    WorkerPool,
+    new_job_id,
+    scan_options,
+)
 from unswap.serve.upload import ApiError, receive
 
 STATIC = Path(__file__).parent / "static"
