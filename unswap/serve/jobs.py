@@ -195,23 +195,23 @@ def _die_with_parent() -> None:
 def _worker_main(data: str, keep_media: bool, parent: int, poll_s: float) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server; it stops us
-    from unswap.scan import ScanConfig, Scanner
+    from unswap.detectors import DEFAULT_DETECTOR, create_detector
 
     store = JobStore(Path(data))
-    scanners: dict[str, Scanner] = {}
-    default = Scanner(ScanConfig(keep_crops=3))
-    _ = default.detector  # hold the model from the start, not from the first job
-    scanners["{}"] = default  # keyed by the job's options as JSON: these are no options
+    # one loaded model per detector name, shared by every job's Scanner, so options that
+    # differ from job to job never load the model again (nor fill memory with copies)
+    detectors = {DEFAULT_DETECTOR: create_detector(DEFAULT_DETECTOR)}
     pid = os.getpid()
     while os.getppid() == parent:
         job = store.claim(pid)
         if job is None:
             time.sleep(poll_s)
             continue
-        _run_job(store, scanners, job, keep_media)
+        _run_job(store, detectors, job, keep_media)
 
 
-def _run_job(store: JobStore, scanners: dict, job: sqlite3.Row, keep_media: bool) -> None:
+def _run_job(store: JobStore, detectors: dict, job: sqlite3.Row, keep_media: bool) -> None:
+    from unswap.detectors import create_detector
     from unswap.media import MediaError
     from unswap.report import to_dict
     from unswap.report.html import gather, render_html
@@ -232,9 +232,9 @@ def _run_job(store: JobStore, scanners: dict, job: sqlite3.Row, keep_media: bool
 
     try:
         cfg = ScanConfig(keep_crops=3, **opts)
-        key = json.dumps(opts, sort_keys=True)
-        scanner = scanners.get(key) or scanners.setdefault(key, Scanner(cfg))
-        result = scanner.scan(path, progress)
+        if cfg.detector not in detectors:
+            detectors[cfg.detector] = create_detector(cfg.detector)
+        result = Scanner(cfg, detectors[cfg.detector]).scan(path, progress)
         inputs = gather(result)
         # the upload's name stands for the file in what the user reads; the server's own
         # path for it is no business of theirs
