@@ -179,3 +179,17 @@ def test_a_stalled_upload_times_out_and_does_not_hold_up_others(server, client):
     assert 1.0 < result["after_s"] < 10
     wait_done(client, r.json()["id"])
     assert _left_on_disk(server) == []
+
+
+def test_a_client_that_goes_away_mid_upload_leaves_nothing(server, client):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    body_start = _part_head() + b"\xff\xd8\xff\xe0" + bytes(100_000)
+    sock.sendall(_request_head(length=len(body_start) + 100_000) + body_start)
+    time.sleep(0.3)
+    sock.close()
+    end = time.monotonic() + 10
+    while _left_on_disk(server) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert _left_on_disk(server) == []
+    assert client.get("/healthz").status_code == 200
+    assert "Traceback" not in server.log.read_text()

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 SNIFF_BYTES = 512
 MAX_PARTS = 16
@@ -183,6 +184,8 @@ async def receive(request, dest: Path, max_bytes: int, timeout_s: float, *, file
                 break
             except TimeoutError:
                 raise ApiError(408, "timeout", f"no upload data for {timeout_s:g} s") from None
+            except ClientDisconnect:  # nobody is left to answer; the file goes all the same
+                raise ApiError(400, "bad_request", "the client went away during the upload") from None
             if chunk:
                 parser.write(chunk)
         parser.finalize()
