@@ -94,6 +94,23 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("provenance", help="read and check C2PA Content Credentials (needs unswap[provenance])")
     v.add_argument("paths", nargs="+", metavar="PATH")
     v.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
+
+    w = sub.add_parser("serve", help="a web page and HTTP API on this machine (needs unswap[serve])")
+    w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--data", type=Path, default=None,
+                   help="folder for the job store and uploads (default: a per-user data folder)")
+    w.add_argument("--workers", type=int, default=1, help="scanning processes, each holding the model (default 1)")
+    w.add_argument("--token", default=None,
+                   help="API calls need 'Authorization: Bearer T' (default $UNSWAP_TOKEN); required off loopback")
+    w.add_argument("--max-upload-mb", type=int, default=2048, help="largest upload accepted (default 2048)")
+    w.add_argument("--max-queue", type=int, default=64,
+                   help="scans waiting or running before a new one is refused with 429 (default 64)")
+    w.add_argument("--upload-timeout", type=float, default=60.0,
+                   help="refuse an upload that sends nothing for this many seconds (default 60)")
+    w.add_argument("--library", type=Path, default=None, metavar="HASHES",
+                   help="hash file ('unswap hash' output) that uploads are matched against")
+    w.add_argument("--keep-media", action="store_true", help="keep uploads after their scan (default: deleted)")
     return p
 
 
@@ -333,6 +350,46 @@ def cmd_match(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    import os
+
+    from unswap.serve import MissingExtra, ServeConfig, default_data_dir, is_loopback, require_extra, run
+
+    try:
+        require_extra()
+    except MissingExtra as e:
+        raise UserError(str(e)) from None
+    token = args.token or os.environ.get("UNSWAP_TOKEN") or None
+    if not is_loopback(args.host) and not token:
+        raise UserError(f"--host {args.host} is reachable from other machines: give --token T "
+                        "(or set UNSWAP_TOKEN) so that only holders of the token get in")
+    if not 0 <= args.port <= 65535:
+        raise UserError("--port must be in 0..65535")
+    for name, value in (("--workers", args.workers), ("--max-upload-mb", args.max_upload_mb),
+                        ("--max-queue", args.max_queue)):
+        if value < 1:
+            raise UserError(f"{name} must be at least 1")
+    if args.upload_timeout <= 0:
+        raise UserError("--upload-timeout must be positive")
+    if args.library is not None:
+        from unswap.match import MatchError
+        from unswap.serve.library import Library
+
+        try:
+            Library(args.library)
+        except MatchError as e:
+            raise UserError(f"{args.library}: {e}") from None
+    data = args.data or default_data_dir()
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{data}: cannot create the data folder ({e.strerror or e})") from None
+    run(ServeConfig(host=args.host, port=args.port, data=data, workers=args.workers, token=token,
+                    max_upload_mb=args.max_upload_mb, library=args.library, keep_media=args.keep_media,
+                    max_queue=args.max_queue, upload_timeout_s=args.upload_timeout))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -341,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     handler = {"scan": cmd_scan, "eval": cmd_eval, "train": cmd_train, "export": cmd_export,
                "detectors": cmd_detectors, "provenance": cmd_provenance, "hash": cmd_hash,
-               "match": cmd_match}[args.command]
+               "match": cmd_match, "serve": cmd_serve}[args.command]
     try:
         return handler(args)
     except UserError as e:

@@ -1,0 +1,148 @@
+"""The page of ``unswap serve`` in a real browser: Playwright driving Debian's chromium
+(never a browser Playwright downloads). A person picks the shared fake clip, watches it
+scanned, reads the verdict, opens the report; drops a photo; hashes one; deletes a scan;
+gives a token. Screenshots go to build/test-artifacts/."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+
+import pytest
+from conftest import REPO, SAMPLE, shared
+from serve_server import Server
+
+from unswap.hashing import sha256_file
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright (the test extra)")
+
+ARTIFACTS = REPO / "build" / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# the flags the machine's notes give for a closed network: no background fetches, and no
+# host resolves, so a fetch the page tried outside 127.0.0.1 fails and shows up
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")]
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page whose console messages, errors and requests are recorded."""
+
+    def __init__(self, context, origin: str):
+        self.page = context.new_page()
+        self.problems: list[str] = []
+        self.outside: list[str] = []
+        self.page.on("console", lambda m: m.type in ("error", "warning") and self.problems.append(m.text))
+        self.page.on("pageerror", lambda e: self.problems.append(str(e)))
+        context.on("request", lambda r: r.url.startswith(origin) or self.outside.append(r.url))
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_a_person_scans_the_fake_clip_reads_the_verdict_and_opens_the_report(browser, tmp_path):
+    clip = shared("videos", "dfdc", "abofeumbvv.mp4")
+    with Server(tmp_path / "data", "--workers", "1") as s, s.client() as api:
+        context = browser.new_context(viewport={"width": 1000, "height": 900})
+        w = Watched(context, s.url)
+        page = w.page
+        page.goto(s.url + "/")
+        assert "this machine only" in page.locator("#where").inner_text()
+        assert "deleted as soon as its scan ends" in page.locator("#where").inner_text()
+
+        page.set_input_files("#files", str(clip))
+        item = page.locator("#uploads li").first
+        item.locator(".line").filter(has_text="frame").wait_for(timeout=60_000)  # progress shows frames
+        verdict = item.locator(".verdict")
+        verdict.wait_for(timeout=180_000)
+        job = item.get_attribute("data-id")
+        result = api.get(f"/api/scans/{job}").json()["result"]
+        assert verdict.get_attribute("class") == f"verdict {result['label']}"
+        assert f"p_fake {result['p_fake']:.2f}" in verdict.inner_text()
+        page.locator(f"#history tr[data-id='{job}']").wait_for()
+        _shot(page, "serve_page_verdict.png")
+
+        with context.expect_page() as opened:
+            item.locator("a.report").click()
+        report = opened.value
+        report.wait_for_load_state()
+        assert report.url == f"{s.url}/api/scans/{job}/report"
+        assert report.locator("#verdict").is_visible()
+        assert clip.name in report.locator("h1").inner_text()
+        _shot(report, "serve_report.png")
+
+        assert w.problems == [] and w.outside == []
+        context.close()
+
+
+def test_drop_hash_only_and_delete(browser, tmp_path):
+    with Server(tmp_path / "data", "--workers", "1") as s, s.client() as api:
+        context = browser.new_context(viewport={"width": 1000, "height": 900})
+        w = Watched(context, s.url)
+        page = w.page
+        page.goto(s.url + "/")
+        # drop a photo on the drop zone, as a file manager would
+        data = base64.b64encode(SAMPLE.read_bytes()).decode()
+        transfer = page.evaluate_handle("""(b64) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], "dropped.jpg", {type: "image/jpeg"}));
+            return dt;
+        }""", data)
+        page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+        page.locator("#uploads li .verdict").wait_for(timeout=120_000)
+        row = page.locator("#history tbody tr").filter(has_text="dropped.jpg")
+        row.wait_for()
+        job = row.get_attribute("data-id")
+        assert api.get(f"/api/scans/{job}").json()["status"] == "done"
+
+        page.check("#hash-only")
+        page.set_input_files("#files", str(SAMPLE))
+        hashed = page.locator("#uploads li").filter(has_text="hashed 1 frame(s)")
+        hashed.wait_for(timeout=60_000)
+        assert sha256_file(SAMPLE) in hashed.inner_text()
+        assert "No library loaded" in hashed.inner_text()
+        assert api.get("/api/scans").json()["total"] == 1  # hashing made no scan
+        assert list((s.data / "uploads").iterdir()) == []
+        _shot(page, "serve_page_hash_only.png")
+
+        row.locator("button.delete").click()
+        page.locator("#history tbody tr").filter(has_text="dropped.jpg").wait_for(state="detached")
+        assert api.get(f"/api/scans/{job}").status_code == 404
+        assert w.problems == [] and w.outside == []
+        context.close()
+
+
+def test_the_page_asks_for_the_token_once_and_the_report_opens_with_it(browser, tmp_path):
+    with Server(tmp_path / "data", "--token", "s3cret") as s, s.client("s3cret") as api:
+        job = api.post("/api/scans", files={"file": ("a.jpg", SAMPLE.read_bytes())}).json()["id"]
+        context = browser.new_context()
+        w = Watched(context, s.url)
+        page = w.page
+        page.goto(s.url + "/")
+        page.locator("#auth").wait_for()
+        page.fill("#token", "s3cret")
+        page.click("#token-save")
+        link = page.locator(f"#history tr[data-id='{job}'] a.report")
+        link.wait_for(timeout=60_000)
+        assert page.locator("#auth").is_hidden()
+        with context.expect_page() as opened:
+            link.click()
+        opened.value.locator("#verdict").wait_for()
+        page.reload()  # the token is kept for the session: not asked again
+        page.locator(f"#history tr[data-id='{job}']").wait_for()
+        assert page.locator("#auth").is_hidden()
+        assert w.problems == [] and w.outside == []
+        context.close()

@@ -1,0 +1,81 @@
+"""``unswap serve``: a local web page and HTTP API over the same Scanner the CLI uses.
+
+``app.py`` has the routes, ``jobs.py`` the SQLite job store and the worker processes,
+``upload.py`` the streaming upload, ``static/`` the page. FastAPI and uvicorn come with
+the ``serve`` extra; this module imports neither, so the CLI can say what is missing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+EXTRA_HINT = "unswap serve needs the serve extra: pip install 'unswap[serve]'"
+
+
+class MissingExtra(Exception):
+    """FastAPI, uvicorn or python-multipart is not installed."""
+
+
+@dataclass
+class ServeConfig:
+    """Every setting of ``unswap serve``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data: Path | None = None
+    workers: int = 1
+    token: str | None = None
+    max_upload_mb: int = 2048
+    library: Path | None = None
+    keep_media: bool = False
+    max_queue: int = 64  # unfinished jobs (queued or running) before a new one gets 429
+    upload_timeout_s: float = 60.0  # an upload that sends nothing this long is refused
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder: $XDG_DATA_HOME/unswap (default ~/.local/share/unswap),
+    or ~/Library/Application Support/unswap on macOS, %LOCALAPPDATA%\\unswap on Windows."""
+    home = Path.home()
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "unswap"
+    if os.name == "nt":
+        return Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "unswap"
+    return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "unswap"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def require_extra() -> None:
+    """Raise MissingExtra unless the serve extra's packages import."""
+    try:
+        import fastapi  # noqa: F401
+        import python_multipart  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise MissingExtra(EXTRA_HINT) from None
+
+
+def run(cfg: ServeConfig) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers."""
+    import uvicorn
+
+    from unswap.serve.app import create_app
+
+    app = create_app(cfg)
+    url_host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+    print(f"unswap serve: http://{url_host}:{cfg.port}/ ({cfg.workers} worker(s), data in {cfg.data})",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", access_log=False,
+                h11_max_incomplete_event_size=16384)
