@@ -12,7 +12,7 @@ from conftest import SAMPLE, shared
 from media_files import not_media, rgb, write_video
 
 from unswap.cli import main
-from unswap.hashing import (
+from unswap.evidence.hashing import (
     MAGIC,
     HashFileError,
     MediaHashes,

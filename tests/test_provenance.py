@@ -11,7 +11,7 @@ import pytest
 from conftest import shared
 
 from unswap.cli import main
-from unswap.provenance import (
+from unswap.evidence.provenance import (
     UNREADABLE_CODE,
     MissingExtra,
     Provenance,

@@ -152,7 +152,7 @@ def _write_report(result, args) -> None:
     from unswap.report.html import gather, render_html
 
     command = "unswap " + shlex.join(args.argv)
-    from unswap.match import MatchError
+    from unswap.evidence.match import MatchError
 
     try:
         doc = render_html(result, gather(result, args.against, command))
@@ -235,7 +235,7 @@ def cmd_detectors(args) -> int:
 
 
 def cmd_provenance(args) -> int:
-    from unswap.provenance import MissingExtra, ProvenanceError, read_provenance
+    from unswap.evidence.provenance import MissingExtra, ProvenanceError, read_provenance
 
     code = EXIT_OK
     for path in args.paths:
@@ -252,7 +252,7 @@ def cmd_provenance(args) -> int:
 
 
 def cmd_hash(args) -> int:
-    from unswap.hashing import MAGIC, format_hashes, hash_media, to_dict
+    from unswap.evidence.hashing import MAGIC, format_hashes, hash_media, to_dict
     from unswap.media import MediaError
 
     if args.fps <= 0:
@@ -272,7 +272,7 @@ def cmd_hash(args) -> int:
 
 
 def cmd_match(args) -> int:
-    from unswap.match import MatchConfig, MatchError, match, to_dict, to_text
+    from unswap.evidence.match import MatchConfig, MatchError, match, to_dict, to_text
     from unswap.media import MediaError
 
     if args.fps <= 0:

@@ -60,8 +60,8 @@ _NOT_MEANS = {
 class ReportInputs:
     """What the report shows beside the scan itself; every part is optional.
 
-    ``hashes``: an ``unswap.hashing.MediaHashes`` of the file. ``provenance``: a dict of
-    ``unswap.provenance.Provenance.to_dict()``, or None with ``provenance_note`` saying
+    ``hashes``: an ``unswap.evidence.hashing.MediaHashes`` of the file. ``provenance``: a dict of
+    ``unswap.evidence.provenance.Provenance.to_dict()``, or None with ``provenance_note`` saying
     why it is absent. ``matches``: dicts with at least ``source`` and ``segments``
     (``suspect_start_s``, ``suspect_end_s``, ``source_start_s``, ``source_end_s``,
     ``median_distance``); ``difference``: an RGB image of the difference map, with
@@ -271,11 +271,11 @@ def gather(result: ScanResult, against: str | None = None, command: str | None =
     """Everything the report shows beside the scan, computed for the scanned file:
     hashes, C2PA findings (when the provenance extra is installed) and, with
     ``against`` (a folder of media or a file written by ``unswap hash``), source matches."""
-    from unswap.hashing import hash_media
+    from unswap.evidence.hashing import hash_media
 
     inputs = ReportInputs(hashes=hash_media(result.path), command=command)
     try:
-        from unswap.provenance import MissingExtra, ProvenanceError, read_provenance
+        from unswap.evidence.provenance import MissingExtra, ProvenanceError, read_provenance
 
         inputs.provenance = read_provenance(result.path).to_dict()
     except MissingExtra as e:
@@ -288,7 +288,7 @@ def gather(result: ScanResult, against: str | None = None, command: str | None =
 
 
 def difference_image(diff) -> np.ndarray:
-    """An ``unswap.match.Difference`` as an RGB picture: grey where the suspect matches
+    """An ``unswap.evidence.match.Difference`` as an RGB picture: grey where the suspect matches
     its source, hot where it differs, the changed region outlined, blue where the source
     does not cover the suspect."""
     m = np.nan_to_num(diff.map, nan=0.0)
@@ -306,7 +306,7 @@ def difference_image(diff) -> np.ndarray:
 
 
 def _match_sources(result: ScanResult, against: str) -> list[dict]:
-    from unswap import match as matching
+    from unswap.evidence import match as matching
 
     found = matching.match(result.path, against)
     rows = matching.to_dict(found)["matches"]
