@@ -1,6 +1,7 @@
 """The library's front door: ``Scanner(ScanConfig()).scan(path) -> ScanResult``.
 
-Stages: media decode -> face detect -> track -> crop -> score -> aggregate.
+Stages: media decode (with shot cuts) -> face detect -> track -> crop -> score ->
+aggregate, then the file's Content Credentials beside the verdict.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
 from unswap.media import DEFAULT_SAMPLE_FPS, frames, planned_frames, probe
 from unswap.prefetch import prefetch
+from unswap.shots import ShotDetector, shot_spans
 from unswap.types import MediaInfo, Track
+
+MIN_FACE_PX = 24.0
+"""Faces narrower than this (box width, frame pixels) are too small to judge: see docs/face-size.md."""
 
 
 @dataclass(frozen=True)
@@ -32,11 +37,12 @@ class ScanConfig:
     every_frame: bool = False
     max_frames: int | None = None
     min_face_confidence: float = 0.6
-    min_face_px: float = 24.0
+    min_face_px: float = MIN_FACE_PX  # narrower faces are kept as "too-small", never scored
     batch_size: int = 8  # faces scored together; small, so scoring overlaps decoding
     keep_crops: int = 0  # keep this many most-suspect face crops per track (for reports)
     crop_px: int = 256  # side of a kept crop
     region_level: float = 0.5  # region-map value that counts a cell as blended in
+    provenance: bool = True  # read the file's C2PA Content Credentials too
 
 
 @dataclass
@@ -52,6 +58,17 @@ class ScanResult:
     # track id -> [(observation index, (crop_px, crop_px, 3) uint8 RGB crop)], most suspect
     # first; the crop has the detector's crop geometry, so a region map overlays it
     crops: dict[int, list[tuple[int, np.ndarray]]] = field(default_factory=dict)
+    # (start_s, end_s) of each shot, in order; a track's ``shot`` indexes this
+    shots: list[tuple[float, float]] = field(default_factory=list)
+    min_face_px: float = MIN_FACE_PX
+    # the file's Content Credentials (``unswap.evidence.provenance.Provenance``), None
+    # when it carries no C2PA manifest or they were not read
+    provenance: object | None = None
+
+    @property
+    def faces_too_small(self) -> int:
+        """Faces seen (over all sampled frames) too small to judge."""
+        return sum(o.too_small for tr in self.tracks for o in tr.observations)
 
     @property
     def label(self) -> str:
@@ -85,11 +102,18 @@ class Scanner:
         """
         cfg = self.config
         info = probe(path)
+        shots = ShotDetector()
         decoded = prefetch(
-            frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames)
+            frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames,
+                   shots=shots)
         )
         with decoded:
-            return self._scan(path, info, decoded, progress)
+            result = self._scan(path, info, decoded, progress)
+        last = max((o.t for tr in result.tracks for o in tr.observations), default=0.0)
+        result.shots = shot_spans(shots.cuts, max(info.duration_s or 0.0, last))
+        if cfg.provenance:
+            result.provenance = scan_provenance(path)
+        return result
 
     def _scan(self, path, info: MediaInfo, decoded: prefetch, progress) -> ScanResult:
         cfg, det = self.config, self.detector  # the model loads while the first frames decode
@@ -120,12 +144,12 @@ class Scanner:
         for frame in decoded:
             n_frames += 1
             faces = detect_faces(frame.image, cfg.min_face_confidence)
-            if len(faces):
-                w = faces.boxes[:, 2] - faces.boxes[:, 0]
-                faces = faces[w >= cfg.min_face_px]
-            ids = tracker.update(frame.index, frame.t, faces)
-            crops = det.crop_faces(frame.image, faces.landmarks)
-            for tid, c, lm in zip(ids, crops, faces.landmarks):
+            small = (faces.boxes[:, 2] - faces.boxes[:, 0]) < cfg.min_face_px
+            ids = tracker.update(frame.index, frame.t, faces, frame.shot, small)
+            judged = np.flatnonzero(~small)
+            ids = [ids[j] for j in judged]
+            crops = det.crop_faces(frame.image, faces.landmarks[judged])
+            for tid, c, lm in zip(ids, crops, faces.landmarks[judged]):
                 k = len(tracker.tracks[tid].observations) - 1
                 box = det.crop_box(lm)
                 pending.append((tid, k, c, box))
@@ -141,7 +165,25 @@ class Scanner:
         score_segments(tracker.tracks, c.threshold)
         verdict = file_verdict(tracker.tracks, c.threshold, c.uncertain_margin, min_track_frames=min(2, n_frames),
                                labeller=c.label_for)
-        return ScanResult(str(path), info, verdict, tracker.tracks, n_frames, det.id, c.threshold, crops=kept)
+        return ScanResult(str(path), info, verdict, tracker.tracks, n_frames, det.id, c.threshold, crops=kept,
+                          min_face_px=cfg.min_face_px)
+
+
+def scan_provenance(path: str | Path):
+    """The file's Content Credentials (a ``Provenance``), or None when it carries no
+    embedded C2PA manifest or is of a type the C2PA reader does not handle.
+
+    Most files carry none, so the bytes are looked through for a manifest store's label
+    first, and the C2PA library is loaded only for files that have one."""
+    from unswap.evidence.provenance import ProvenanceError, has_manifest_store, read_provenance
+
+    try:
+        if not has_manifest_store(Path(path)):
+            return None
+        found = read_provenance(path)
+    except (ProvenanceError, OSError):
+        return None
+    return None if found.status == "none" else found
 
 
 def region_box(region: np.ndarray, crop_box: np.ndarray, level: float = 0.5) -> np.ndarray | None:

@@ -4,8 +4,8 @@ A side channel beside the detector: a signed manifest can say a picture was made
 with generative AI, and a broken one says the file changed after signing. Neither proves a
 face is real or swapped; an absent manifest proves nothing at all (most files carry none).
 
-Reading needs the ``provenance`` extra (``pip install 'unswap[provenance]'``), which brings
-the ``c2pa-python`` bindings of the Rust C2PA SDK. Reading is offline: remote manifests,
+Reading uses ``c2pa-python``, the bindings of the Rust C2PA SDK, part of the core install
+(every ``unswap scan`` reports Content Credentials). Reading is offline: remote manifests,
 OCSP revocation checks and every other network fetch are switched off, and no trust list is
 loaded, so a signer is never "trusted" here; ``status`` says whether the signature and the
 hashes hold.
@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Action", "Issue", "MissingExtra", "Provenance", "ProvenanceError", "read_provenance", "summarize"]
+__all__ = ["Action", "Issue", "MissingExtra", "Provenance", "ProvenanceError", "has_manifest_store", "read_provenance",
+           "summarize"]
 
 PathLike = str | os.PathLike[str]
 
@@ -53,7 +54,7 @@ EDIT_ACTIONS = frozenset({
 metadata do not count."""
 
 _MARKER = b"jumdc2pa"  # JUMBF description box of a C2PA manifest store, same in every container
-_EXTRA = "reading Content Credentials needs the provenance extra: pip install 'unswap[provenance]'"
+_EXTRA = "reading Content Credentials needs c2pa-python, part of unswap's install: pip install c2pa-python==0.38.1"
 
 
 class ProvenanceError(Exception):
@@ -177,8 +178,12 @@ def read_provenance(path: PathLike) -> Provenance:
     the file is missing or of a type the C2PA reader does not handle. A manifest that is
     present but cannot be parsed is no error: it gives status "invalid".
     """
+    from unswap.media import OFFLINE_URL, looks_like_url
+
     c2pa = _c2pa()
     p = Path(path)
+    if looks_like_url(path) and not p.exists():  # Path() would fold "https://" into "https:/"
+        raise ProvenanceError(OFFLINE_URL, path)
     _check_file(p)
     try:
         reader = c2pa.Reader.try_create(str(p), context=_context())
@@ -192,7 +197,7 @@ def read_provenance(path: PathLike) -> Provenance:
         # Damage to the manifest store surfaces as a parse error, not as a validation
         # status; the store's label tells it from a file that is merely broken.
         reason = _reason(err)
-        if not _has_manifest_store(p):
+        if not has_manifest_store(p):
             raise ProvenanceError(f"cannot be read for Content Credentials ({reason})", p) from None
         return Provenance(str(path), "invalid", errors=(Issue(UNREADABLE_CODE, reason),))
     return summarize(store, str(path))
@@ -312,7 +317,7 @@ def _check_file(p: Path) -> None:
         raise ProvenanceError("cannot read file (permission denied)", p)
 
 
-def _has_manifest_store(p: Path, chunk: int = 1 << 20) -> bool:
+def has_manifest_store(p: Path, chunk: int = 1 << 20) -> bool:
     """Whether the bytes hold a C2PA manifest store's JUMBF label, however broken the rest."""
     tail = b""
     with open(p, "rb") as f:

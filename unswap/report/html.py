@@ -267,23 +267,26 @@ th{background:#f6f6f6;font-weight:600}code{font-size:.8rem;word-break:break-all}
 """
 
 
-def gather(result: ScanResult, against: str | None = None, command: str | None = None) -> ReportInputs:
+def gather(result: ScanResult, against: str | None = None, command: str | None = None,
+           file: str | None = None) -> ReportInputs:
     """Everything the report shows beside the scan, computed for the scanned file:
-    hashes, C2PA findings (when the provenance extra is installed) and, with
-    ``against`` (a folder of media or a file written by ``unswap hash``), source matches."""
+    hashes, C2PA findings and, with
+    ``against`` (a folder of media or a file written by ``unswap hash``), source matches.
+    ``file`` is where the scanned bytes are, when not at ``result.path`` (stdin spooled)."""
     from unswap.evidence.hashing import hash_media
 
-    inputs = ReportInputs(hashes=hash_media(result.path), command=command)
+    file = file or result.path
+    inputs = ReportInputs(hashes=hash_media(file), command=command)
     try:
         from unswap.evidence.provenance import MissingExtra, ProvenanceError, read_provenance
 
-        inputs.provenance = read_provenance(result.path).to_dict()
+        inputs.provenance = read_provenance(file).to_dict()
     except MissingExtra as e:
         inputs.provenance_note = f"Not checked: {e}."
     except ProvenanceError as e:
         inputs.provenance_note = f"Not checked: {e}."
     if against is not None:
-        inputs.matches = _match_sources(result, against)
+        inputs.matches = _match_sources(file, against)
     return inputs
 
 
@@ -305,10 +308,10 @@ def difference_image(diff) -> np.ndarray:
     return out
 
 
-def _match_sources(result: ScanResult, against: str) -> list[dict]:
+def _match_sources(file: str, against: str) -> list[dict]:
     from unswap.evidence import match as matching
 
-    found = matching.match(result.path, against)
+    found = matching.match(file, against)
     rows = matching.to_dict(found)["matches"]
     for row, m in zip(rows, found.matches):
         row["source"] = row["path"]
