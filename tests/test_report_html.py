@@ -50,14 +50,54 @@ def _images(doc: str) -> list[np.ndarray]:
 
 def test_report_names_verdict_segments_and_draws_overlays_only_on_swapped_moments():
     doc = render_html(_synthetic_result(), ReportInputs(command="unswap scan clip.mp4 --report r.html"))
-    assert "This file likely shows a face-swapped face." in doc
-    assert "What it does not mean." in doc
+    assert "What it does not mean." in doc and "What p_fake 0.60 means." in doc
     assert doc.count('<tr class="segment">') == 1 and "1.00 s</td><td>2.00 s" in doc
     assert doc.count('class="moment overlay"') == 1  # face 1's swapped moment, not its 0.3 one
     assert doc.count('class="moment"') == 2  # face 0 and face 1's unswapped moment
     assert "clip&lt;1&gt;.mp4" in doc and "<1>" not in doc  # the path is escaped
     imgs = _images(doc)
-    assert len(imgs) == 3 and all(im is not None and im.shape == (64, 64, 3) for im in imgs)
+    # three moments as they are, and the swapped one again with its region map beside it
+    assert len(imgs) == 4 and all(im is not None and im.shape == (64, 64, 3) for im in imgs)
+    assert doc.index("0.50 s, frame 15") < doc.index("1.50 s, frame 45")  # face 1's moments in time order
+
+
+def _config(**kw):
+    from unswap.detectors.base import DetectorConfig
+
+    return DetectorConfig("x", "v0", 160, (0.5,) * 3, (0.5,) * 3, 2.39, 0.02, threshold=0.5, **kw)
+
+
+RATES = {"outside": {"fpr": 0.04, "tpr": 0.55, "sets": "two held-out sets"}}
+
+
+@pytest.mark.parametrize(("p", "rates", "strong"), [(0.95, RATES, True), (0.95, {}, False), (0.6, RATES, False)])
+def test_headline_strength_follows_p_fake_and_the_measured_error_rates(p, rates, strong):
+    result = _synthetic_result()
+    result.verdict, result.detector_config = Verdict("fake", p), _config(rates=rates)
+    doc = render_html(result)
+    assert ('class="verdict fake"' in doc) == strong and ('class="verdict fake-weak"' in doc) != strong
+    assert ("This file likely shows a face-swapped face." in doc) == strong
+    if rates:
+        assert "called about 4 in 100 real faces fake, and caught about 55 in 100 face swaps" in doc
+    else:
+        assert "error rates have not been measured on faces from outside its training data" in doc
+    assert f"What p_fake {p:.2f} means." in doc and f"It is not \u201c{round(100 * p)}% sure\u201d" in doc
+
+
+def test_a_still_image_is_told_what_fits_a_photo():
+    result = _synthetic_result()
+    result.media = MediaInfo("photo.jpg", "image", 640, 360)
+    result.verdict = Verdict("uncertain", 0.5)
+    doc = render_html(result)
+    assert "find the original photo" in doc and "original video" not in doc
+
+
+def test_timeline_marks_shot_cuts_and_labels_its_axes():
+    result = _synthetic_result()
+    result.shots = [(0.0, 1.2), (1.2, 3.0)]
+    doc = render_html(result)
+    assert doc.count('class="cut"') == 1 and "shot cut at 1.20 s" in doc
+    assert "time in the file (seconds)" in doc and ">p_fake</text>" in doc
 
 
 def test_report_is_self_contained():
@@ -88,7 +128,7 @@ def test_report_of_the_bundled_sample_has_its_hashes(tmp_path):
     inputs = gather(result)
     doc = render_html(result, inputs)
     assert inputs.hashes.sha256 in doc and inputs.hashes.hashes[0] in doc
-    assert len(_images(doc)) == 1
+    assert len(_images(doc)) == 2  # the face, and the photo with its box
 
 
 def _chromium(url: str, *args: str) -> subprocess.CompletedProcess:

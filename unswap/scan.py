@@ -24,7 +24,7 @@ from unswap.prefetch import prefetch
 from unswap.shots import ShotDetector, shot_spans
 from unswap.types import MediaInfo, Track
 
-MIN_FACE_PX = 24.0
+MIN_FACE_PX = 64.0
 """Faces narrower than this (box width, frame pixels) are too small to judge: see docs/face-size.md."""
 
 
@@ -41,6 +41,7 @@ class ScanConfig:
     batch_size: int = 8  # faces scored together; small, so scoring overlaps decoding
     keep_crops: int = 0  # keep this many most-suspect face crops per track (for reports)
     crop_px: int = 256  # side of a kept crop
+    thumb_px: int = 640  # longer side of a kept full-frame thumbnail (with keep_crops)
     region_level: float = 0.5  # region-map value that counts a cell as blended in
     provenance: bool = True  # read the file's C2PA Content Credentials too
 
@@ -64,6 +65,11 @@ class ScanResult:
     # the file's Content Credentials (``unswap.evidence.provenance.Provenance``), None
     # when it carries no C2PA manifest or they were not read
     provenance: object | None = None
+    # the detector's ``DetectorConfig`` (thresholds, prior, measured error rates)
+    detector_config: object | None = None
+    # with keep_crops: shot index -> (frame index, t, RGB thumbnail, longer side at most
+    # ``thumb_px``) of the frame of that shot where the most faces were seen
+    keyframes: dict[int, tuple[int, float, np.ndarray]] = field(default_factory=dict)
 
     @property
     def faces_too_small(self) -> int:
@@ -120,6 +126,8 @@ class Scanner:
         tracker = FaceTracker()
         pending: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (track id, obs index, crop, crop box)
         kept: dict[int, list[tuple[int, np.ndarray]]] = {}
+        keyframes: dict[int, tuple[int, float, np.ndarray]] = {}
+        most_faces: dict[int, int] = {}
         n_frames = 0
         expected = planned_frames(
             info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames
@@ -146,6 +154,9 @@ class Scanner:
             faces = detect_faces(frame.image, cfg.min_face_confidence)
             small = (faces.boxes[:, 2] - faces.boxes[:, 0]) < cfg.min_face_px
             ids = tracker.update(frame.index, frame.t, faces, frame.shot, small)
+            if cfg.keep_crops and len(faces) > most_faces.get(frame.shot, -1):
+                most_faces[frame.shot] = len(faces)
+                keyframes[frame.shot] = (frame.index, frame.t, thumbnail(frame.image, cfg.thumb_px))
             judged = np.flatnonzero(~small)
             ids = [ids[j] for j in judged]
             crops = det.crop_faces(frame.image, faces.landmarks[judged])
@@ -166,7 +177,18 @@ class Scanner:
         verdict = file_verdict(tracker.tracks, c.threshold, c.uncertain_margin, min_track_frames=min(2, n_frames),
                                labeller=c.label_for)
         return ScanResult(str(path), info, verdict, tracker.tracks, n_frames, det.id, c.threshold, crops=kept,
-                          min_face_px=cfg.min_face_px)
+                          min_face_px=cfg.min_face_px, detector_config=c, keyframes=keyframes)
+
+
+def thumbnail(rgb: np.ndarray, longest: int) -> np.ndarray:
+    """``rgb`` shrunk (never enlarged) so its longer side is at most ``longest`` pixels."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    f = min(1.0, longest / max(h, w))
+    if f == 1.0:
+        return rgb.copy()
+    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
 def scan_provenance(path: str | Path):
