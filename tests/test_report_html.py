@@ -140,26 +140,60 @@ def _chromium(url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
+def _two_face_photo(tmp: Path) -> Path:
+    """Two real people side by side: a FairFace photo on the left, the bundled sample on the right."""
+    right = cv2.imread(str(SAMPLE))
+    left = cv2.resize(cv2.imread(str(shared("reals", "fairface", "train_10029.jpg"))), right.shape[1::-1],
+                      interpolation=cv2.INTER_CUBIC)
+    path = tmp / "two_faces.jpg"
+    cv2.imwrite(str(path), np.hstack([left, right]))
+    return path
+
+
+def _joined(tmp: Path) -> Path:
+    from joined_clips import join_clips
+
+    path = tmp / "joined.mp4"
+    join_clips([shared("videos", "dfdc", c) for c in ("abofeumbvv.mp4", "lynaeydofd.mp4", "widuwuoiur.mp4")], path)
+    return path
+
+
+_CASES = {
+    "fake_clip": lambda tmp: shared("videos", "dfdc", "brtujopkby.mp4"),
+    "real_clip": lambda tmp: shared("videos", "dfdc", "lynaeydofd.mp4"),
+    "two_face_photo": _two_face_photo,
+    "joined_clips": _joined,
+}
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
-@pytest.mark.parametrize("clip", ["brtujopkby.mp4", "lynaeydofd.mp4"])
-def test_report_renders_in_headless_chromium_without_console_errors(tmp_path, clip):
-    path = shared("videos", "dfdc", clip)
+@pytest.mark.parametrize("case", list(_CASES))
+def test_report_renders_in_headless_chromium_without_console_errors(tmp_path, case):
+    path = _CASES[case](tmp_path)
     result = Scanner(ScanConfig(keep_crops=3)).scan(path)
     report = tmp_path / "report.html"
-    report.write_text(render_html(result, gather(result)), encoding="utf-8")
+    doc = render_html(result, gather(result))
+    report.write_text(doc, encoding="utf-8")
     profile = f"--user-data-dir={tmp_path / 'profile'}"
     shot = tmp_path / "report.png"
-    run = _chromium(report.as_uri(), profile, f"--screenshot={shot}", "--window-size=1000,2400")
+    run = _chromium(report.as_uri(), profile, f"--screenshot={shot}", "--window-size=1000,3000")
     console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], console
     image = cv2.imread(str(shot))
-    assert image is not None and image.shape[:2] == (2400, 1000)
+    assert image is not None and image.shape[:2] == (3000, 1000)
     assert image.std() > 20  # something was drawn, not a blank page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot, ARTIFACTS / f"report_{Path(clip).stem}.png")
+    shutil.copy(shot, ARTIFACTS / f"report_{case}.png")
+    shutil.copy(report, ARTIFACTS / f"report_{case}.html")
     dom = _chromium(report.as_uri(), profile, "--dump-dom").stdout
     assert 'id="verdict"' in dom and "unswap evidence report" in dom
+    assert 'class="frame"' in dom  # the full-frame picture naming each face
+    if case == "two_face_photo":
+        assert len(result.tracks) == 2 and "Where: each face in the photo" in dom and "video" not in dom.split(
+            "<h2>The file</h2>")[0]
+    if case == "joined_clips":
+        assert dom.count('class="cut"') == len(result.shots) - 1 >= 2 and dom.count('class="frame"') == len(result.shots)
     pdf = tmp_path / "report.pdf"
     _chromium(report.as_uri(), profile, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
     assert pdf.read_bytes()[:5] == b"%PDF-"

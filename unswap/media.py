@@ -61,7 +61,9 @@ _DISPLAY_MATRIX = av.sidedata.sidedata.Type.DISPLAYMATRIX
 # of other formats (multi-page TIFF, MPO) are other pictures, and only the first is read.
 _ANIMATION_FORMATS = {"GIF", "WEBP", "PNG"}
 
-_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, IndexError)  # what Pillow raises on damaged data
+# What Pillow raises on damaged data; a later animation frame claiming gigapixels (the
+# fuzzer found one) raises its decompression-bomb error only when seeked to.
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, IndexError, Image.DecompressionBombError)
 
 # Formats Pillow identifies from the header but cannot decode; FFmpeg can.
 _PILLOW_IDENTIFY_ONLY = {"MPEG"}
@@ -477,7 +479,12 @@ def _display_transform(frame: av.VideoFrame) -> tuple[int, bool]:
     Read from the matrix itself, not ``frame.rotation``: FFmpeg's rotation angle ignores
     mirroring, and reads a plain left-right mirror as a half turn.
     """
-    matrix = next((bytes(sd) for sd in frame.side_data if sd.type == _DISPLAY_MATRIX), None)
+    try:
+        matrix = next((bytes(sd) for sd in frame.side_data if sd.type == _DISPLAY_MATRIX), None)
+    except ValueError:
+        # PyAV refuses a side-data type it has no name for (a damaged TIFF gave one):
+        # such a frame has no display matrix PyAV could read either
+        matrix = None
     if matrix is None or len(matrix) < 36:
         return 0, False
     # 3x3 int32, 16.16 fixed point; a display pixel is (x', y') = (a x + c y, b x + d y) + shift.

@@ -186,10 +186,12 @@ def _timeline(tracks: Sequence[Track], duration: float, threshold: float, cuts: 
                      f"<title>shot cut at {c:.2f} s</title></line>")
     for p in (0.0, 0.25, 0.5, 0.75, 1.0):
         parts.append(f'<text x="{left - 6}" y="{y(p) + 4:.1f}" class="tick" text-anchor="end">{p:.2f}</text>')
-    steps = 5
-    for i in range(steps + 1):
-        t = duration * i / steps
-        parts.append(f'<text x="{x(t):.1f}" y="{top + ph + 16}" class="tick" text-anchor="middle">{t:.1f}</text>')
+    step = next(v for v in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600, 1e9)
+                if duration / v <= 8)
+    ticks = [i * step for i in range(int(duration / step + 1e-9) + 1)]
+    for t in ticks:
+        parts.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top + ph}" y2="{top + ph + 4}" class="tickmark"/>'
+                     f'<text x="{x(t):.1f}" y="{top + ph + 17}" class="tick" text-anchor="middle">{t:g}</text>')
     parts.append(f'<text x="{left + pw / 2:.1f}" y="{h - 6}" class="axis" text-anchor="middle">'
                  "time in the file (seconds)</text>")
     parts.append(f'<text x="14" y="{top + ph / 2:.1f}" class="axis" text-anchor="middle" '
@@ -238,6 +240,8 @@ def _moments(result: ScanResult, tr: Track) -> str:
             pictures += (f'<img src="{png_data_uri(overlay_region(crop, o.region))}" alt="{_e(alt)}, region map" '
                          f'width="{crop.shape[1]}" height="{crop.shape[0]}">')
             note = "left: the face as it is; " + _OVERLAY_KEY
+            if float(o.region.max()) < TINT_FROM:
+                note += f"; here the map marks no part over {TINT_FROM:.1f}, so nothing is tinted"
         elif suspect:
             note = "the face as it is; this detector gives no region map"
         else:
@@ -263,11 +267,14 @@ def _frame_pictures(result: ScanResult) -> str:
                 hexc = colours.get(tr.track_id, "#7f7f7f")
                 rgb = tuple(int(hexc[i:i + 2], 16) for i in (1, 3, 5))
                 x0, y0, x1, y1 = (round(float(v) * f) for v in o.box)
+                cv2.rectangle(img, (x0, y0), (x1, y1), (255, 255, 255), 4)  # a white rim: seen on any picture
                 cv2.rectangle(img, (x0, y0), (x1, y1), rgb, 2)
                 text = f"face {tr.track_id}" + (" (too small)" if o.too_small else "")
-                ty = y0 - 6 if y0 > 18 else y1 + 16
-                cv2.putText(img, text, (x0, ty), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 3, cv2.LINE_AA)
-                cv2.putText(img, text, (x0, ty), cv2.FONT_HERSHEY_SIMPLEX, 0.5, rgb, 1, cv2.LINE_AA)
+                (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+                ty = y0 - 4 if y0 > th + 8 else min(y1 + th + 6, img.shape[0] - 3)
+                tx = min(max(x0, 0), max(img.shape[1] - tw - 4, 0))
+                cv2.rectangle(img, (tx, ty - th - 4), (tx + tw + 4, ty + 3), rgb, -1)
+                cv2.putText(img, text, (tx + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
         if result.media.kind == "video":
             what = f"shot {shot + 1} of {max(len(result.shots), 1)}, at {t:.2f} s (frame {index})"
         else:
@@ -374,7 +381,8 @@ th{background:#f6f6f6;font-weight:600}code{font-size:.8rem;word-break:break-all}
 .timeline{width:100%;height:auto;max-width:720px}.timeline .plot{fill:#fafafa;stroke:#bbb}
 .timeline .segment{fill:#c0392b;fill-opacity:.15}.timeline .threshold{stroke:#555;stroke-dasharray:5 4}
 .timeline .tick{font-size:11px;fill:#555}.timeline .axis{font-size:12px;fill:#333}
-.timeline .cut{stroke:#777;stroke-width:1.5;stroke-dasharray:2 3}.legend{font-size:.85rem;color:#444}.seg-key{color:#e8b4ad}
+.timeline .cut{stroke:#777;stroke-width:1.5;stroke-dasharray:2 3}.timeline .tickmark{stroke:#888}
+pre{white-space:pre-wrap;overflow-wrap:anywhere}.legend{font-size:.85rem;color:#444}.seg-key{color:#e8b4ad}
 .moments{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}figure img{display:block;width:160px;height:auto;border:1px solid #ccc}
 .pair{display:flex;gap:4px}.moment figcaption{max-width:330px}
 .frames,.diffs{display:flex;flex-wrap:wrap;gap:.8rem}.frame img{width:100%;max-width:460px}.frame figcaption{max-width:460px}
