@@ -234,3 +234,25 @@ def test_trust_and_state():
 def test_status_is_checked():
     with pytest.raises(ValueError, match="status"):
         Provenance("x", "trusted")
+
+
+@needs_c2pa
+@pytest.mark.parametrize(("name", "status"), [("signed_C.jpg", "valid"), ("tampered_XCA.jpg", "invalid"),
+                                              ("unsigned_IMG_0003.jpg", None)])
+def test_scan_json_carries_the_provenance(capsys, name, status):
+    from unswap.report import from_dict, to_dict
+
+    path = c2pa_sample(name)
+    code, out, _ = run(capsys, "scan", "--json", str(path))
+    r = json.loads(out)
+    assert code == 0
+    if status is None:
+        assert r["provenance"] is None
+    else:
+        p = r["provenance"]
+        assert p["status"] == status and p["signer"] == "C2PA Signer" and p["claim_generator"]
+        assert isinstance(p["ai_generated"], bool) and isinstance(p["edited"], bool)
+        full = read_provenance(path).to_dict()  # what `unswap provenance` says of the same file
+        assert {k: full[k] for k in ("signer", "claim_generator", "ai_generated", "edited")} == {
+            k: p[k] for k in ("signer", "claim_generator", "ai_generated", "edited")}
+        assert to_dict(from_dict(r))["provenance"] == p

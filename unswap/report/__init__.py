@@ -105,7 +105,16 @@ def from_dict(d: dict[str, Any]) -> ScanResult:
                       m["frames_scored"], f"{det['name']}.{det['version']}", d["threshold"],
                       tool_version=d["tool"]["version"],
                       shots=[(s["start_s"], s["end_s"]) for s in d.get("shots", [])],
-                      min_face_px=d.get("min_face_px", 0.0))
+                      min_face_px=d.get("min_face_px", 0.0), provenance=_provenance_from(d.get("provenance"), d["path"]))
+
+
+def _provenance_from(p: dict[str, Any] | None, path: str):
+    """The ``Provenance`` a scan's ``provenance`` object says, as far as it says it."""
+    if p is None:
+        return None
+    from unswap.evidence.provenance import Issue, Provenance
+
+    return Provenance(path, **{k: p[k] for k in PROVENANCE_KEYS}, errors=tuple(Issue(c) for c in p["errors"]))
 
 
 _WORDS = {
