@@ -293,13 +293,15 @@ def _track_section(result: ScanResult, tr: Track) -> str:
     shot = f", in shot {tr.shot + 1} of {len(result.shots)}" if len(result.shots) > 1 else ""
     seen = (f"<p>Seen from {tr.start_s:.2f} s to {tr.end_s:.2f} s in {len(tr.observations)} sampled "
             f"frame(s){shot}.</p>" if video else "")
-    if tr.segments:
+    if tr.segments and not video:
+        segs = f'<p class="segment">Judged swapped in this photo (p_fake {tr.segments[0].p_fake_max:.2f}).</p>'
+    elif tr.segments:
         rows = "".join(f'<tr class="segment"><td>{g.start_s:.2f} s</td><td>{g.end_s:.2f} s</td><td>{g.frames}</td>'
                        f"<td>{g.p_fake_max:.2f}</td></tr>" for g in tr.segments)
         segs = ("<table><tr><th>judged swapped from</th><th>to</th><th>sampled frames</th>"
                 f"<th>highest p_fake</th></tr>{rows}</table>")
     else:
-        segs = "<p>No segment of this face is judged swapped.</p>"
+        segs = "<p>No segment of this face is judged swapped.</p>" if video else "<p>Not judged swapped.</p>"
     return f'<section class="track">{head}{seen}{segs}{_moments(result, tr)}</section>'
 
 
