@@ -121,38 +121,33 @@ def _field_edit(draw, line: str) -> str:
     return draw(st.sampled_from([" ", ",", "=", ":"])).join(parts)
 
 
-@st.composite
-def hash_text(draw) -> str:
-    lines = [MAGIC, _HEADER, *_ROWS] if draw(st.booleans()) else [_JSON]
+def _edit_lines(draw, lines: list[str]) -> str:
+    """The lines with up to four edits: a field changed, a line dropped, doubled, opened
+    with a stray quote, or a line of random text inserted."""
     for _ in range(draw(st.integers(0, 4))):
         k = draw(st.integers(0, len(lines) - 1))
-        how = draw(st.sampled_from(["edit", "drop", "dup", "raw"]))
+        how = draw(st.sampled_from(["edit", "drop", "dup", "quote", "raw"]))
         if how == "edit":
             lines[k] = _field_edit(draw, lines[k])
         elif how == "drop" and len(lines) > 1:
             del lines[k]
         elif how == "dup":
             lines.insert(k, lines[k])
+        elif how == "quote":
+            lines[k] = '"' + lines[k]
         else:
             lines.insert(k, draw(st.text(max_size=40)))
     return "\n".join(lines)
 
 
 @st.composite
+def hash_text(draw) -> str:
+    return _edit_lines(draw, [MAGIC, _HEADER, *_ROWS] if draw(st.booleans()) else [_JSON])
+
+
+@st.composite
 def manifest_text(draw) -> str:
-    lines = ["key,label,group,shard", "a,real,a,mini-000.tar", "b,fake,a,mini-000.tar"]
-    for _ in range(draw(st.integers(0, 4))):
-        k = draw(st.integers(0, len(lines) - 1))
-        how = draw(st.sampled_from(["edit", "drop", "raw", "quote"]))
-        if how == "edit":
-            lines[k] = _field_edit(draw, lines[k])
-        elif how == "drop" and len(lines) > 1:
-            del lines[k]
-        elif how == "quote":
-            lines[k] = '"' + lines[k]
-        else:
-            lines.insert(k, draw(st.text(max_size=40)))
-    return "\n".join(lines)
+    return _edit_lines(draw, ["key,label,group,shard", "a,real,a,mini-000.tar", "b,fake,a,mini-000.tar"])
 
 
 def check_media(data: bytes, folder: Path) -> None:

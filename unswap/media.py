@@ -40,7 +40,7 @@ from unswap.shots import ShotDetector, luma_thumbnail, rgb_thumbnail
 from unswap.types import Frame, MediaInfo
 
 __all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "MediaError", "OFFLINE_URL", "frames", "looks_like_url",
-           "planned_frames", "probe", "spooled"]
+           "planned_frames", "probe", "readable_file", "spooled"]
 
 PathLike = str | os.PathLike[str]
 
@@ -89,7 +89,7 @@ def probe(path: PathLike) -> MediaInfo:
     least one decodable frame. Raises MediaError for anything that is not a readable image or
     video, or whose frame is over MAX_PIXELS.
     """
-    file = _readable_file(path)
+    file = readable_file(path)
     image = _open_image(file)
     if image is not None:
         with image:
@@ -209,25 +209,28 @@ def spooled(stream: BinaryIO, suffix: str = "") -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _readable_file(path: PathLike) -> Path:
+def readable_file(path: PathLike, error: type[Exception] = MediaError, allow_empty: bool = False) -> Path:
+    """``path`` as a Path when it names a regular, readable (and, unless ``allow_empty``,
+    non-empty) file; else raises ``error(reason, path)`` with a one-line reason. A URL is
+    told that unswap works offline."""
     file = Path(path)
     try:
         st = file.stat()
     except FileNotFoundError:
         if looks_like_url(path):
-            raise MediaError(OFFLINE_URL, path) from None
-        raise MediaError("no such file", path) from None
+            raise error(OFFLINE_URL, path) from None
+        raise error("no such file", path) from None
     except OSError as err:
-        raise MediaError(f"cannot read file ({err.strerror or err})", path) from None
+        raise error(f"cannot read file ({err.strerror or err})", path) from None
     if stat.S_ISDIR(st.st_mode):
-        raise MediaError("is a directory", path)
+        raise error("is a directory", path)
     if not stat.S_ISREG(st.st_mode):
         # A FIFO or device could block or never end.
-        raise MediaError("not a regular file", path)
-    if st.st_size == 0:
-        raise MediaError("file is empty", path)
+        raise error("not a regular file", path)
+    if st.st_size == 0 and not allow_empty:
+        raise error("file is empty", path)
     if not os.access(file, os.R_OK):
-        raise MediaError("cannot read file (permission denied)", path)
+        raise error("cannot read file (permission denied)", path)
     return file
 
 
@@ -308,7 +311,7 @@ def _probe_image(file: Path, image: Image.Image) -> MediaInfo:
 
 
 def _image_frames(path: PathLike) -> Iterator[Frame]:
-    file = _readable_file(path)
+    file = readable_file(path)
     image = _open_image(file)
     if image is None:
         raise MediaError("not an image Pillow can decode", file)
@@ -539,7 +542,7 @@ def _video_frames(
     path: PathLike, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None,
     shots: ShotDetector | None = None,
 ) -> Iterator[Frame]:
-    file = _readable_file(path)
+    file = readable_file(path)
     if info.fps is None:
         info = probe(file)
     picture = _open_image(file)

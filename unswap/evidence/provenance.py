@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -178,13 +177,10 @@ def read_provenance(path: PathLike) -> Provenance:
     the file is missing or of a type the C2PA reader does not handle. A manifest that is
     present but cannot be parsed is no error: it gives status "invalid".
     """
-    from unswap.media import OFFLINE_URL, looks_like_url
+    from unswap.media import readable_file
 
     c2pa = _c2pa()
-    p = Path(path)
-    if looks_like_url(path) and not p.exists():  # Path() would fold "https://" into "https:/"
-        raise ProvenanceError(OFFLINE_URL, path)
-    _check_file(p)
+    p = readable_file(path, ProvenanceError, allow_empty=True)
     try:
         reader = c2pa.Reader.try_create(str(p), context=_context())
         if reader is None:
@@ -300,21 +296,6 @@ def _c2pa():
 @functools.lru_cache(maxsize=1)
 def _context():
     return _c2pa().Context.from_dict(OFFLINE_SETTINGS)
-
-
-def _check_file(p: Path) -> None:
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise ProvenanceError("no such file", p) from None
-    except OSError as err:
-        raise ProvenanceError(f"cannot read file ({err.strerror or err})", p) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ProvenanceError("is a directory", p)
-    if not stat.S_ISREG(st.st_mode):
-        raise ProvenanceError("not a regular file", p)
-    if not os.access(p, os.R_OK):
-        raise ProvenanceError("cannot read file (permission denied)", p)
 
 
 def has_manifest_store(p: Path, chunk: int = 1 << 20) -> bool:
