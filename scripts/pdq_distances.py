@@ -1,4 +1,4 @@
-"""PDQ Hamming distances that set ``unswap match``'s threshold (``unswap.match.MAX_DISTANCE``).
+"""PDQ Hamming distances that set ``unswap match``'s threshold (``unswap.evidence.match.MAX_DISTANCE``).
 
 For every clip in $UNSWAP_DATA/videos/dfdc, frames sampled at --fps are hashed as they are
 and after real transformations (rescale, JPEG, brightness, face blur, crops); the distance
@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from unswap.faces.detect import detect_faces
-from unswap.hashing import hamming, pdq
-from unswap.match import MAX_DISTANCE
+from unswap.evidence.hashing import hamming, pdq
+from unswap.evidence.match import MAX_DISTANCE
 from unswap.media import frames
 from unswap.paths import shared_data_dir
 

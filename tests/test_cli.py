@@ -178,3 +178,57 @@ def test_eval_on_a_folder_that_is_not_a_face_set(tmp_path, capsys):
     (root / "mini-000.tar").unlink()
     code, _, err = run(capsys, "eval", "--faces", str(root), "--split", "mini")
     assert code == 2 and "shard named in mini.csv is missing" in err
+
+
+@pytest.mark.parametrize("argv", [["--max-frames", "0"], ["--max-frames", "-3"], ["--sample-fps", "-1"],
+                                  ["--sample-fps", "nan"], ["--every-frame", "--max-frames", "x"],
+                                  ["--min-face-px", "-2"]])
+def test_bad_numeric_options_are_one_line_and_exit_2(capsys, argv):
+    code, out, err = run(capsys, "scan", *argv, str(SAMPLE))
+    assert code == 2 and out == ""
+    [line] = err.splitlines()
+    assert line.startswith(f"unswap: argument {argv[-2]}: must be ") and line.endswith(f"not '{argv[-1]}'")
+
+
+@pytest.mark.parametrize("argv", [["hash", "--fps", "0"], ["match", "--fps", "-1", "--against", "."],
+                                  ["match", "--max-distance", "-1", "--against", "."]])
+def test_other_commands_check_their_numbers_alike(capsys, argv):
+    code, _, err = run(capsys, *argv, str(SAMPLE))
+    assert code == 2 and len(err.splitlines()) == 1 and "must be" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["scan", "hash", "provenance"])
+def test_a_url_is_told_unswap_works_offline(capsys, command):
+    url = "https://example.com/clip.mp4"
+    code, _, err = run(capsys, command, url)
+    assert code == 2
+    assert err.splitlines() == [f"unswap: {url}: is a URL, and unswap works offline: download the file first, "
+                                "then scan the copy"]
+
+
+def test_stdin_gives_the_same_verdict_as_the_path_and_leaves_no_file(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    clip = shared("videos", "dfdc", "lynaeydofd.mp4")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    cmd = [sys.executable, "-m", "unswap.cli", "scan", "--json", "--max-frames", "4"]
+    by_path = subprocess.run([*cmd, str(clip)], capture_output=True, text=True, check=True, env=env)
+    with open(clip, "rb") as f:
+        by_stdin = subprocess.run([*cmd, "-"], stdin=f, capture_output=True, text=True, check=True, env=env)
+    a, b = json.loads(by_path.stdout), json.loads(by_stdin.stdout)
+    assert b["path"] == "-"
+    assert (a["label"], a["p_fake"], a["tracks"], a["media"]) == (b["label"], b["p_fake"], b["tracks"], b["media"])
+    assert not list(tmp_path.glob("unswap-*"))  # the spooled copy is gone
+
+
+def test_stdin_twice_or_empty_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "unswap.cli", "scan"]
+    twice = subprocess.run([*cmd, "-", "-"], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    assert twice.returncode == 2 and twice.stderr.splitlines() == ["unswap: - (stdin) can be given once"]
+    empty = subprocess.run([*cmd, "-"], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    assert empty.returncode == 2 and empty.stderr.splitlines() == ["unswap: -: file is empty"]

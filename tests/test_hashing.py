@@ -12,7 +12,7 @@ from conftest import SAMPLE, shared
 from media_files import not_media, rgb, write_video
 
 from unswap.cli import main
-from unswap.hashing import (
+from unswap.evidence.hashing import (
     MAGIC,
     HashFileError,
     MediaHashes,
@@ -215,4 +215,4 @@ def test_cli_bad_input_is_one_line_and_others_still_hash(tmp_path, capsys, case)
 
 def test_cli_refuses_a_bad_rate(capsys):
     code, _, err = run(capsys, "hash", "--fps", "0", str(SAMPLE))
-    assert code == 2 and err.strip() == "unswap: --fps must be positive"
+    assert code == 2 and err.strip() == "unswap: argument --fps: must be a positive number, not '0'"

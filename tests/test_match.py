@@ -18,8 +18,8 @@ from derived_clips import Clips, build, noise_clip
 from media_files import not_media
 
 from unswap.cli import main
-from unswap.hashing import MediaHashes, read_hashes, write_hashes
-from unswap.match import (
+from unswap.evidence.hashing import MediaHashes, read_hashes, write_hashes
+from unswap.evidence.match import (
     MatchConfig,
     MatchError,
     align,

@@ -11,7 +11,7 @@ import pytest
 from conftest import shared
 
 from unswap.cli import main
-from unswap.provenance import (
+from unswap.evidence.provenance import (
     UNREADABLE_CODE,
     MissingExtra,
     Provenance,
@@ -21,7 +21,7 @@ from unswap.provenance import (
 )
 
 needs_c2pa = pytest.mark.skipif(
-    importlib.util.find_spec("c2pa") is None, reason="c2pa-python not installed (pip install 'unswap[provenance]')")
+    importlib.util.find_spec("c2pa") is None, reason="c2pa-python not installed (pip install -e .)")
 
 
 def c2pa_sample(name: str) -> Path:
@@ -145,11 +145,11 @@ def test_files_without_credentials_to_read_raise(tmp_path):
 
 def test_missing_extra_names_it(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "c2pa", None)  # makes `import c2pa` raise ImportError
-    with pytest.raises(MissingExtra, match=r"unswap\[provenance\]"):
+    with pytest.raises(MissingExtra, match="c2pa-python"):
         read_provenance(tmp_path / "any.jpg")
     code, out, err = run(capsys, "provenance", str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"))
     assert code == 2 and out == ""
-    extra = "reading Content Credentials needs the provenance extra: pip install 'unswap[provenance]'"
+    extra = "reading Content Credentials needs c2pa-python, part of unswap's install: pip install c2pa-python==0.38.1"
     assert err.splitlines() == [f"unswap: {extra}"]
 
 
@@ -234,3 +234,25 @@ def test_trust_and_state():
 def test_status_is_checked():
     with pytest.raises(ValueError, match="status"):
         Provenance("x", "trusted")
+
+
+@needs_c2pa
+@pytest.mark.parametrize(("name", "status"), [("signed_C.jpg", "valid"), ("tampered_XCA.jpg", "invalid"),
+                                              ("unsigned_IMG_0003.jpg", None)])
+def test_scan_json_carries_the_provenance(capsys, name, status):
+    from unswap.report import from_dict, to_dict
+
+    path = c2pa_sample(name)
+    code, out, _ = run(capsys, "scan", "--json", str(path))
+    r = json.loads(out)
+    assert code == 0
+    if status is None:
+        assert r["provenance"] is None
+    else:
+        p = r["provenance"]
+        assert p["status"] == status and p["signer"] == "C2PA Signer" and p["claim_generator"]
+        assert isinstance(p["ai_generated"], bool) and isinstance(p["edited"], bool)
+        full = read_provenance(path).to_dict()  # what `unswap provenance` says of the same file
+        assert {k: full[k] for k in ("signer", "claim_generator", "ai_generated", "edited")} == {
+            k: p[k] for k in ("signer", "claim_generator", "ai_generated", "edited")}
+        assert to_dict(from_dict(r))["provenance"] == p

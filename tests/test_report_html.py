@@ -50,14 +50,54 @@ def _images(doc: str) -> list[np.ndarray]:
 
 def test_report_names_verdict_segments_and_draws_overlays_only_on_swapped_moments():
     doc = render_html(_synthetic_result(), ReportInputs(command="unswap scan clip.mp4 --report r.html"))
-    assert "This file likely shows a face-swapped face." in doc
-    assert "What it does not mean." in doc
+    assert "What it does not mean." in doc and "What p_fake 0.60 means." in doc
     assert doc.count('<tr class="segment">') == 1 and "1.00 s</td><td>2.00 s" in doc
     assert doc.count('class="moment overlay"') == 1  # face 1's swapped moment, not its 0.3 one
     assert doc.count('class="moment"') == 2  # face 0 and face 1's unswapped moment
     assert "clip&lt;1&gt;.mp4" in doc and "<1>" not in doc  # the path is escaped
     imgs = _images(doc)
-    assert len(imgs) == 3 and all(im is not None and im.shape == (64, 64, 3) for im in imgs)
+    # three moments as they are, and the swapped one again with its region map beside it
+    assert len(imgs) == 4 and all(im is not None and im.shape == (64, 64, 3) for im in imgs)
+    assert doc.index("0.50 s, frame 15") < doc.index("1.50 s, frame 45")  # face 1's moments in time order
+
+
+def _config(**kw):
+    from unswap.detectors.base import DetectorConfig
+
+    return DetectorConfig("x", "v0", 160, (0.5,) * 3, (0.5,) * 3, 2.39, 0.02, threshold=0.5, **kw)
+
+
+RATES = {"outside": {"fpr": 0.04, "tpr": 0.55, "sets": "two held-out sets"}}
+
+
+@pytest.mark.parametrize(("p", "rates", "strong"), [(0.95, RATES, True), (0.95, {}, False), (0.6, RATES, False)])
+def test_headline_strength_follows_p_fake_and_the_measured_error_rates(p, rates, strong):
+    result = _synthetic_result()
+    result.verdict, result.detector_config = Verdict("fake", p), _config(rates=rates)
+    doc = render_html(result)
+    assert ('class="verdict fake"' in doc) == strong and ('class="verdict fake-weak"' in doc) != strong
+    assert ("This file likely shows a face-swapped face." in doc) == strong
+    if rates:
+        assert "called about 4 in 100 real faces fake, and caught about 55 in 100 face swaps" in doc
+    else:
+        assert "error rates have not been measured on faces from outside its training data" in doc
+    assert f"What p_fake {p:.2f} means." in doc and f"It is not \u201c{round(100 * p)}% sure\u201d" in doc
+
+
+def test_a_still_image_is_told_what_fits_a_photo():
+    result = _synthetic_result()
+    result.media = MediaInfo("photo.jpg", "image", 640, 360)
+    result.verdict = Verdict("uncertain", 0.5)
+    doc = render_html(result)
+    assert "find the original photo" in doc and "original video" not in doc
+
+
+def test_timeline_marks_shot_cuts_and_labels_its_axes():
+    result = _synthetic_result()
+    result.shots = [(0.0, 1.2), (1.2, 3.0)]
+    doc = render_html(result)
+    assert doc.count('class="cut"') == 1 and "shot cut at 1.20 s" in doc
+    assert "time in the file (seconds)" in doc and ">p_fake</text>" in doc
 
 
 def test_report_is_self_contained():
@@ -88,7 +128,7 @@ def test_report_of_the_bundled_sample_has_its_hashes(tmp_path):
     inputs = gather(result)
     doc = render_html(result, inputs)
     assert inputs.hashes.sha256 in doc and inputs.hashes.hashes[0] in doc
-    assert len(_images(doc)) == 1
+    assert len(_images(doc)) == 2  # the face, and the photo with its box
 
 
 def _chromium(url: str, *args: str) -> subprocess.CompletedProcess:
@@ -100,26 +140,60 @@ def _chromium(url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
+def _two_face_photo(tmp: Path) -> Path:
+    """Two real people side by side: a FairFace photo on the left, the bundled sample on the right."""
+    right = cv2.imread(str(SAMPLE))
+    left = cv2.resize(cv2.imread(str(shared("reals", "fairface", "train_10029.jpg"))), right.shape[1::-1],
+                      interpolation=cv2.INTER_CUBIC)
+    path = tmp / "two_faces.jpg"
+    cv2.imwrite(str(path), np.hstack([left, right]))
+    return path
+
+
+def _joined(tmp: Path) -> Path:
+    from joined_clips import join_clips
+
+    path = tmp / "joined.mp4"
+    join_clips([shared("videos", "dfdc", c) for c in ("abofeumbvv.mp4", "lynaeydofd.mp4", "widuwuoiur.mp4")], path)
+    return path
+
+
+_CASES = {
+    "fake_clip": lambda tmp: shared("videos", "dfdc", "brtujopkby.mp4"),
+    "real_clip": lambda tmp: shared("videos", "dfdc", "lynaeydofd.mp4"),
+    "two_face_photo": _two_face_photo,
+    "joined_clips": _joined,
+}
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
-@pytest.mark.parametrize("clip", ["brtujopkby.mp4", "lynaeydofd.mp4"])
-def test_report_renders_in_headless_chromium_without_console_errors(tmp_path, clip):
-    path = shared("videos", "dfdc", clip)
+@pytest.mark.parametrize("case", list(_CASES))
+def test_report_renders_in_headless_chromium_without_console_errors(tmp_path, case):
+    path = _CASES[case](tmp_path)
     result = Scanner(ScanConfig(keep_crops=3)).scan(path)
     report = tmp_path / "report.html"
-    report.write_text(render_html(result, gather(result)), encoding="utf-8")
+    doc = render_html(result, gather(result))
+    report.write_text(doc, encoding="utf-8")
     profile = f"--user-data-dir={tmp_path / 'profile'}"
     shot = tmp_path / "report.png"
-    run = _chromium(report.as_uri(), profile, f"--screenshot={shot}", "--window-size=1000,2400")
+    run = _chromium(report.as_uri(), profile, f"--screenshot={shot}", "--window-size=1000,3000")
     console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], console
     image = cv2.imread(str(shot))
-    assert image is not None and image.shape[:2] == (2400, 1000)
+    assert image is not None and image.shape[:2] == (3000, 1000)
     assert image.std() > 20  # something was drawn, not a blank page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot, ARTIFACTS / f"report_{Path(clip).stem}.png")
+    shutil.copy(shot, ARTIFACTS / f"report_{case}.png")
+    shutil.copy(report, ARTIFACTS / f"report_{case}.html")
     dom = _chromium(report.as_uri(), profile, "--dump-dom").stdout
     assert 'id="verdict"' in dom and "unswap evidence report" in dom
+    assert 'class="frame"' in dom  # the full-frame picture naming each face
+    if case == "two_face_photo":
+        assert len(result.tracks) == 2 and "Where: each face in the photo" in dom and "video" not in dom.split(
+            "<h2>The file</h2>")[0]
+    if case == "joined_clips":
+        assert dom.count('class="cut"') == len(result.shots) - 1 >= 2 and dom.count('class="frame"') == len(result.shots)
     pdf = tmp_path / "report.pdf"
     _chromium(report.as_uri(), profile, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
     assert pdf.read_bytes()[:5] == b"%PDF-"

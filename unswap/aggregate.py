@@ -24,7 +24,7 @@ from unswap.types import Segment, Track
 
 @dataclass(frozen=True)
 class Verdict:
-    label: str  # "fake", "real", "uncertain" or "no-face"
+    label: str  # "fake", "real", "uncertain", "too-small" (faces, all too small to judge) or "no-face"
     p_fake: float | None
 
 
@@ -39,12 +39,16 @@ def score_tracks(
     labeller: Callable[[float], str] | None = None,
 ) -> None:
     """Fill each track's ``p_fake`` and ``label`` from its observations. ``labeller``
-    (a detector config's ``label_for``) replaces the threshold-and-margin rule."""
+    (a detector config's ``label_for``) replaces the threshold-and-margin rule. A track
+    whose faces were all too small to judge is labelled "too-small", with no p_fake."""
     label = labeller or (lambda p: label_for(p, threshold, uncertain_margin))
     for tr in tracks:
         ps = [o.p_fake for o in tr.observations if o.p_fake is not None]
         tr.p_fake = float(np.mean(ps)) if ps else None
-        tr.label = None if tr.p_fake is None else label(tr.p_fake)
+        if tr.p_fake is not None:
+            tr.label = label(tr.p_fake)
+        else:
+            tr.label = "too-small" if tr.observations and all(o.too_small for o in tr.observations) else None
 
 
 def fake_segments(track: Track, threshold: float, min_frames: int = 2) -> list[Segment]:
@@ -84,7 +88,7 @@ def file_verdict(
 ) -> Verdict:
     scored = [t for t in tracks if t.p_fake is not None]
     if not scored:
-        return Verdict("no-face", None)
+        return Verdict("too-small" if any(t.label == "too-small" for t in tracks) else "no-face", None)
     long_enough = [t for t in scored if len(t.observations) >= min_track_frames] or scored
     p = max(t.p_fake for t in long_enough)
     label = labeller(p) if labeller else label_for(p, threshold, uncertain_margin)

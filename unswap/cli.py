@@ -7,6 +7,7 @@ line on stderr per problem. Tracebacks are for bugs only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -18,23 +19,55 @@ class UserError(Exception):
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (``unswap: ...``) and exit status 2, no usage dump."""
+
+    def error(self, message: str):
+        _err(message)
+        raise SystemExit(EXIT_USER)
+
+
+def _number(kind: type, minimum: float, strict: bool, what: str):
+    """An argparse type: a finite ``kind`` above (``strict``) or at least ``minimum``."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
+        return value
+
+    return parse
+
+
+_positive_int = _number(int, 1, False, "a whole number of at least 1")
+_positive_float = _number(float, 0.0, True, "a positive number")
+_nonnegative_float = _number(float, 0.0, False, "a number of at least 0")
+
+
 def _parser() -> argparse.ArgumentParser:
     from unswap import __version__
     from unswap.detectors import DEFAULT_DETECTOR
     from unswap.evaluate import DEGRADATIONS
     from unswap.media import DEFAULT_SAMPLE_FPS
+    from unswap.scan import ScanConfig
 
-    p = argparse.ArgumentParser(prog="unswap", description="Find face-swapped faces in images and video.")
+    p = _Parser(prog="unswap", description="Find face-swapped faces in images and video.")
     p.add_argument("--version", action="version", version=f"unswap {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("scan", help="scan images and videos for swapped faces")
-    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("paths", nargs="+", metavar="PATH", help="image or video file; - reads one from stdin")
     s.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
     s.add_argument("--every-frame", action="store_true", help="score every video frame (slow)")
-    s.add_argument("--sample-fps", type=float, default=DEFAULT_SAMPLE_FPS,
+    s.add_argument("--sample-fps", type=_positive_float, default=DEFAULT_SAMPLE_FPS,
                    help=f"video frames scored per second (default {DEFAULT_SAMPLE_FPS})")
-    s.add_argument("--max-frames", type=int, default=None, help="score at most this many frames per video")
+    s.add_argument("--max-frames", type=_positive_int, default=None, help="score at most this many frames per video")
+    s.add_argument("--min-face-px", type=_nonnegative_float, default=ScanConfig.min_face_px,
+                   help=f"faces narrower than this are reported as too small to judge, never scored "
+                        f"(default {ScanConfig.min_face_px:g}; docs/face-size.md)")
     s.add_argument("--detector", default=DEFAULT_DETECTOR, help=f"detector name (default {DEFAULT_DETECTOR})")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.add_argument("--report", type=Path, metavar="OUT.html",
@@ -69,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, type=Path, help="detector folder to write")
     x.add_argument("--name", default="effnetlite0_sbi")
     x.add_argument("--version", dest="tag", default="v1")
-    x.add_argument("--uncertain-margin", type=float, default=0.0,
+    x.add_argument("--uncertain-margin", type=_nonnegative_float, default=0.0,
                    help="label a file 'uncertain' when its p_fake is this close to the threshold")
     x.add_argument("--faces", type=Path, default=None)
 
@@ -77,21 +110,21 @@ def _parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("hash", help="PDQ perceptual hashes of images and video frames (docs/hash-format.md)")
     h.add_argument("paths", nargs="+", metavar="PATH")
-    h.add_argument("--fps", type=float, default=1.0, help="video frames hashed per second (default 1)")
+    h.add_argument("--fps", type=_positive_float, default=1.0, help="video frames hashed per second (default 1)")
     h.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
 
     m = sub.add_parser("match", help="find where a suspect image or video comes from, and what was changed")
     m.add_argument("suspect", metavar="SUSPECT")
     m.add_argument("--against", required=True, type=Path, metavar="DIR|HASHFILE",
                    help="folder of source media (hashed now) or a file written by 'unswap hash'")
-    m.add_argument("--fps", type=float, default=2.0,
+    m.add_argument("--fps", type=_positive_float, default=2.0,
                    help="video frames hashed per second, of the suspect and of a folder's videos (default 2)")
-    m.add_argument("--max-distance", type=int, default=31,
+    m.add_argument("--max-distance", type=_number(int, 0, False, "a whole number of at least 0"), default=31,
                    help="PDQ bits (of 256) two matching frames may differ by (default 31)")
     m.add_argument("--no-difference", action="store_true", help="skip the difference map against the source")
     m.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
-    v = sub.add_parser("provenance", help="read and check C2PA Content Credentials (needs unswap[provenance])")
+    v = sub.add_parser("provenance", help="read and check C2PA Content Credentials")
     v.add_argument("paths", nargs="+", metavar="PATH")
     v.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
 
@@ -135,8 +168,10 @@ def cmd_scan(args) -> int:
     from unswap.report import to_dict, to_text
     from unswap.scan import ScanConfig, Scanner
 
-    if args.sample_fps <= 0:
-        raise UserError("--sample-fps must be positive")
+    if args.paths.count("-") > 1:
+        raise UserError("- (stdin) can be given once")
+    if "-" in args.paths and sys.stdin.isatty():
+        raise UserError("-: stdin is a terminal; pipe a file in (cat clip.mp4 | unswap scan -)")
     if args.report and len(args.paths) != 1:
         raise UserError("--report takes exactly one PATH")
     if args.against and not args.report:
@@ -144,42 +179,57 @@ def cmd_scan(args) -> int:
     if args.against and not Path(args.against).exists():
         raise UserError(f"{args.against}: no such file or folder")
     cfg = ScanConfig(detector=args.detector, sample_fps=args.sample_fps, every_frame=args.every_frame,
-                     max_frames=args.max_frames, keep_crops=3 if args.report else 0)
+                     max_frames=args.max_frames, min_face_px=args.min_face_px, keep_crops=3 if args.report else 0)
     try:
         scanner = Scanner(cfg)
     except UnknownDetector as e:
         raise UserError(str(e)) from None
     code = EXIT_OK
     for path in args.paths:
-        progress = None if args.quiet or args.json else _progress(path)
-        try:
-            result = scanner.scan(path, progress)
-        except MediaError as e:
-            _err(f"{path}: {e}")
-            code = EXIT_USER
-            continue
-        finally:
-            if progress:
-                print("\r\033[K", end="", file=sys.stderr, flush=True)
-        if args.json:
-            print(json.dumps(to_dict(result)), flush=True)
-        else:
-            print(to_text(result), flush=True)
-        if args.report:
-            _write_report(result, args)
+        with _input_file(path) as file:
+            progress = None if args.quiet or args.json else _progress(path)
+            try:
+                result = scanner.scan(file, progress)
+            except MediaError as e:
+                _err(f"{path}: {e}")
+                code = EXIT_USER
+                continue
+            finally:
+                if progress:
+                    print("\r\033[K", end="", file=sys.stderr, flush=True)
+            result.path = path
+            if args.json:
+                print(json.dumps(to_dict(result)), flush=True)
+            else:
+                print(to_text(result), flush=True)
+            if args.report:
+                _write_report(result, args, file)
     return code
 
 
-def _write_report(result, args) -> None:
+@contextlib.contextmanager
+def _input_file(path: str):
+    """The file to read for a PATH argument: itself, or for ``-`` stdin spooled to a
+    private temporary file that is removed afterwards."""
+    if path != "-":
+        yield path
+        return
+    from unswap.media import spooled
+
+    with spooled(sys.stdin.buffer) as file:
+        yield str(file)
+
+
+def _write_report(result, args, file: str) -> None:
     import shlex
 
     from unswap.report.html import gather, render_html
 
     command = "unswap " + shlex.join(args.argv)
-    from unswap.match import MatchError
+    from unswap.evidence.match import MatchError
 
     try:
-        doc = render_html(result, gather(result, args.against, command))
+        doc = render_html(result, gather(result, args.against, command, file=file))
     except MatchError as e:
         raise UserError(f"{args.against}: {e}") from None
     try:
@@ -295,7 +345,7 @@ def cmd_detectors(args) -> int:
 
 
 def cmd_provenance(args) -> int:
-    from unswap.provenance import MissingExtra, ProvenanceError, read_provenance
+    from unswap.evidence.provenance import MissingExtra, ProvenanceError, read_provenance
 
     code = EXIT_OK
     for path in args.paths:
@@ -312,11 +362,9 @@ def cmd_provenance(args) -> int:
 
 
 def cmd_hash(args) -> int:
-    from unswap.hashing import MAGIC, format_hashes, hash_media, to_dict
+    from unswap.evidence.hashing import MAGIC, format_hashes, hash_media, to_dict
     from unswap.media import MediaError
 
-    if args.fps <= 0:
-        raise UserError("--fps must be positive")
     if not args.json:
         print(MAGIC, flush=True)
     code = EXIT_OK
@@ -332,11 +380,9 @@ def cmd_hash(args) -> int:
 
 
 def cmd_match(args) -> int:
-    from unswap.match import MatchConfig, MatchError, match, to_dict, to_text
+    from unswap.evidence.match import MatchConfig, MatchError, match, to_dict, to_text
     from unswap.media import MediaError
 
-    if args.fps <= 0:
-        raise UserError("--fps must be positive")
     if not 0 <= args.max_distance < 128:
         raise UserError("--max-distance must be in 0..127")
     cfg = MatchConfig(sample_fps=args.fps, max_distance=args.max_distance, difference=not args.no_difference)

@@ -18,10 +18,14 @@ import logging
 import math
 import os
 import re
+import shutil
 import stat
 import struct
+import tempfile
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -32,9 +36,11 @@ import av.sidedata.sidedata
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from unswap.shots import ShotDetector, luma_thumbnail, rgb_thumbnail
 from unswap.types import Frame, MediaInfo
 
-__all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "MediaError", "frames", "planned_frames", "probe"]
+__all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "MediaError", "OFFLINE_URL", "frames", "looks_like_url",
+           "planned_frames", "probe", "readable_file", "spooled"]
 
 PathLike = str | os.PathLike[str]
 
@@ -55,7 +61,9 @@ _DISPLAY_MATRIX = av.sidedata.sidedata.Type.DISPLAYMATRIX
 # of other formats (multi-page TIFF, MPO) are other pictures, and only the first is read.
 _ANIMATION_FORMATS = {"GIF", "WEBP", "PNG"}
 
-_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, IndexError)  # what Pillow raises on damaged data
+# What Pillow raises on damaged data; a later animation frame claiming gigapixels (the
+# fuzzer found one) raises its decompression-bomb error only when seeked to.
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, IndexError, Image.DecompressionBombError)
 
 # Formats Pillow identifies from the header but cannot decode; FFmpeg can.
 _PILLOW_IDENTIFY_ONLY = {"MPEG"}
@@ -81,7 +89,7 @@ def probe(path: PathLike) -> MediaInfo:
     least one decodable frame. Raises MediaError for anything that is not a readable image or
     video, or whose frame is over MAX_PIXELS.
     """
-    file = _readable_file(path)
+    file = readable_file(path)
     image = _open_image(file)
     if image is not None:
         with image:
@@ -97,6 +105,7 @@ def frames(
     every_frame: bool = False,
     sample_fps: float = DEFAULT_SAMPLE_FPS,
     max_frames: int | None = None,
+    shots: ShotDetector | None = None,
 ) -> Iterator[Frame]:
     """Upright RGB frames of ``path``, in stream order.
 
@@ -110,7 +119,10 @@ def frames(
     frames it is ``round(t * fps)``, the same number for constant-rate video. A video that
     breaks off mid-stream (truncated, corrupt) ends after its last decodable frame, with a
     logged warning; one with no decodable frame raises MediaError.
-    ``info`` is ``probe(path)``, passed to save probing again.
+    ``info`` is ``probe(path)``, passed to save probing again. With ``shots``, every
+    decoded frame of a video (sampled or not; for an animation, every sampled frame) is
+    fed to that ``unswap.shots.ShotDetector``, and each Frame's ``shot`` is the index of
+    the shot it belongs to.
     """
     if sample_fps <= 0:
         raise ValueError(f"sample_fps must be positive, not {sample_fps}")
@@ -120,7 +132,7 @@ def frames(
         info = probe(path)
     if info.kind == "image":
         return _image_frames(path)
-    return _video_frames(path, info, every_frame, sample_fps, max_frames)
+    return _video_frames(path, info, every_frame, sample_fps, max_frames, shots)
 
 
 def planned_frames(
@@ -168,23 +180,57 @@ class _Picks:
         return True
 
 
-def _readable_file(path: PathLike) -> Path:
+OFFLINE_URL = "is a URL, and unswap works offline: download the file first, then scan the copy"
+"""What a URL argument is told: nothing is ever fetched."""
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def looks_like_url(path: PathLike) -> bool:
+    """Whether ``path`` is written as a URL (``https://...``, ``rtsp://...``) rather than a file name."""
+    return bool(_URL.match(os.fspath(path)))
+
+
+@contextmanager
+def spooled(stream: BinaryIO, suffix: str = "") -> Iterator[Path]:
+    """The bytes of ``stream`` (stdin, an upload) in a private temporary file, removed on exit.
+
+    Probing and sampling seek in the file, which a pipe cannot do; the file is made with
+    mode 0600 in its own temporary folder, so no other user reads what was piped in.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="unswap-"))
+    try:
+        path = folder / f"stdin{suffix}"
+        with open(path, "xb") as out:
+            os.chmod(path, 0o600)
+            shutil.copyfileobj(stream, out, 1 << 20)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def readable_file(path: PathLike, error: type[Exception] = MediaError, allow_empty: bool = False) -> Path:
+    """``path`` as a Path when it names a regular, readable (and, unless ``allow_empty``,
+    non-empty) file; else raises ``error(reason, path)`` with a one-line reason. A URL is
+    told that unswap works offline."""
     file = Path(path)
     try:
         st = file.stat()
     except FileNotFoundError:
-        raise MediaError("no such file", path) from None
+        if looks_like_url(path):
+            raise error(OFFLINE_URL, path) from None
+        raise error("no such file", path) from None
     except OSError as err:
-        raise MediaError(f"cannot read file ({err.strerror or err})", path) from None
+        raise error(f"cannot read file ({err.strerror or err})", path) from None
     if stat.S_ISDIR(st.st_mode):
-        raise MediaError("is a directory", path)
+        raise error("is a directory", path)
     if not stat.S_ISREG(st.st_mode):
         # A FIFO or device could block or never end.
-        raise MediaError("not a regular file", path)
-    if st.st_size == 0:
-        raise MediaError("file is empty", path)
+        raise error("not a regular file", path)
+    if st.st_size == 0 and not allow_empty:
+        raise error("file is empty", path)
     if not os.access(file, os.R_OK):
-        raise MediaError("cannot read file (permission denied)", path)
+        raise error("cannot read file (permission denied)", path)
     return file
 
 
@@ -265,7 +311,7 @@ def _probe_image(file: Path, image: Image.Image) -> MediaInfo:
 
 
 def _image_frames(path: PathLike) -> Iterator[Frame]:
-    file = _readable_file(path)
+    file = readable_file(path)
     image = _open_image(file)
     if image is None:
         raise MediaError("not an image Pillow can decode", file)
@@ -349,7 +395,8 @@ def _probe_animation(file: Path, image: Image.Image, rotation: int, mirrored: bo
 
 
 def _animation_frames(
-    file: Path, image: Image.Image, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None
+    file: Path, image: Image.Image, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None,
+    shots: ShotDetector | None,
 ) -> Iterator[Frame]:
     """Frames of an animated image, picked by index as a video's are (by the mean frame
     rate), each at the time it shows from. A frame that does not decode ends the
@@ -368,7 +415,9 @@ def _animation_frames(
                 _log.warning("%s: animation breaks off at frame %d: %s", file, index, err)
                 return
             if rgb is not None:
-                yield Frame(index=index, t=round(t, 6), image=rgb)
+                if shots is not None:
+                    shots.feed(round(t, 6), rgb_thumbnail(rgb))
+                yield Frame(index=index, t=round(t, 6), image=rgb, shot=shots.shot if shots else 0)
                 produced += 1
                 if max_frames is not None and produced >= max_frames:
                     return
@@ -433,7 +482,12 @@ def _display_transform(frame: av.VideoFrame) -> tuple[int, bool]:
     Read from the matrix itself, not ``frame.rotation``: FFmpeg's rotation angle ignores
     mirroring, and reads a plain left-right mirror as a half turn.
     """
-    matrix = next((bytes(sd) for sd in frame.side_data if sd.type == _DISPLAY_MATRIX), None)
+    try:
+        matrix = next((bytes(sd) for sd in frame.side_data if sd.type == _DISPLAY_MATRIX), None)
+    except ValueError:
+        # PyAV refuses a side-data type it has no name for (a damaged TIFF gave one):
+        # such a frame has no display matrix PyAV could read either
+        matrix = None
     if matrix is None or len(matrix) < 36:
         return 0, False
     # 3x3 int32, 16.16 fixed point; a display pixel is (x', y') = (a x + c y, b x + d y) + shift.
@@ -485,15 +539,16 @@ def _decoded(
 
 
 def _video_frames(
-    path: PathLike, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None
+    path: PathLike, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None,
+    shots: ShotDetector | None = None,
 ) -> Iterator[Frame]:
-    file = _readable_file(path)
+    file = readable_file(path)
     if info.fps is None:
         info = probe(file)
     picture = _open_image(file)
     if picture is not None:
         if _is_animation(picture):
-            yield from _animation_frames(file, picture, info, every_frame, sample_fps, max_frames)
+            yield from _animation_frames(file, picture, info, every_frame, sample_fps, max_frames, shots)
             return
         picture.close()
     fps = info.fps
@@ -525,6 +580,8 @@ def _video_frames(
             else:
                 t = float((frame.pts - origin) * time_base)
                 index = round(t * fps) if skip_nonref else count
+            if shots is not None:
+                shots.feed(t, luma_thumbnail(frame))
             if not picks.take(index):
                 continue  # only chosen frames pay for the RGB conversion
             if resample:
@@ -538,7 +595,7 @@ def _video_frames(
                 image = image[:, ::-1]
             if turns % 4 or info.mirrored:
                 image = np.ascontiguousarray(image)
-            yield Frame(index=index, t=t, image=image)
+            yield Frame(index=index, t=t, image=image, shot=shots.shot if shots else 0)
             produced += 1
             if max_frames is not None and produced >= max_frames:
                 return

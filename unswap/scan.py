@@ -1,6 +1,7 @@
 """The library's front door: ``Scanner(ScanConfig()).scan(path) -> ScanResult``.
 
-Stages: media decode -> face detect -> track -> crop -> score -> aggregate.
+Stages: media decode (with shot cuts) -> face detect -> track -> crop -> score ->
+aggregate, then the file's Content Credentials beside the verdict.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
 from unswap.media import DEFAULT_SAMPLE_FPS, frames, planned_frames, probe
 from unswap.prefetch import prefetch
+from unswap.shots import ShotDetector, shot_spans
 from unswap.types import MediaInfo, Track
+
+MIN_FACE_PX = 64.0
+"""Faces narrower than this (box width, frame pixels) are too small to judge: see docs/face-size.md."""
 
 
 @dataclass(frozen=True)
@@ -32,11 +37,13 @@ class ScanConfig:
     every_frame: bool = False
     max_frames: int | None = None
     min_face_confidence: float = 0.6
-    min_face_px: float = 24.0
+    min_face_px: float = MIN_FACE_PX  # narrower faces are kept as "too-small", never scored
     batch_size: int = 8  # faces scored together; small, so scoring overlaps decoding
     keep_crops: int = 0  # keep this many most-suspect face crops per track (for reports)
     crop_px: int = 256  # side of a kept crop
+    thumb_px: int = 640  # longer side of a kept full-frame thumbnail (with keep_crops)
     region_level: float = 0.5  # region-map value that counts a cell as blended in
+    provenance: bool = True  # read the file's C2PA Content Credentials too
 
 
 @dataclass
@@ -52,6 +59,22 @@ class ScanResult:
     # track id -> [(observation index, (crop_px, crop_px, 3) uint8 RGB crop)], most suspect
     # first; the crop has the detector's crop geometry, so a region map overlays it
     crops: dict[int, list[tuple[int, np.ndarray]]] = field(default_factory=dict)
+    # (start_s, end_s) of each shot, in order; a track's ``shot`` indexes this
+    shots: list[tuple[float, float]] = field(default_factory=list)
+    min_face_px: float = MIN_FACE_PX
+    # the file's Content Credentials (``unswap.evidence.provenance.Provenance``), None
+    # when it carries no C2PA manifest or they were not read
+    provenance: object | None = None
+    # the detector's ``DetectorConfig`` (thresholds, prior, measured error rates)
+    detector_config: object | None = None
+    # with keep_crops: shot index -> (frame index, t, RGB thumbnail, longer side at most
+    # ``thumb_px``) of the frame of that shot where the most faces were seen
+    keyframes: dict[int, tuple[int, float, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def faces_too_small(self) -> int:
+        """Faces seen (over all sampled frames) too small to judge."""
+        return sum(o.too_small for tr in self.tracks for o in tr.observations)
 
     @property
     def label(self) -> str:
@@ -85,17 +108,26 @@ class Scanner:
         """
         cfg = self.config
         info = probe(path)
+        shots = ShotDetector()
         decoded = prefetch(
-            frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames)
+            frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames,
+                   shots=shots)
         )
         with decoded:
-            return self._scan(path, info, decoded, progress)
+            result = self._scan(path, info, decoded, progress)
+        last = max((o.t for tr in result.tracks for o in tr.observations), default=0.0)
+        result.shots = shot_spans(shots.cuts, max(info.duration_s or 0.0, last))
+        if cfg.provenance:
+            result.provenance = scan_provenance(path)
+        return result
 
     def _scan(self, path, info: MediaInfo, decoded: prefetch, progress) -> ScanResult:
         cfg, det = self.config, self.detector  # the model loads while the first frames decode
         tracker = FaceTracker()
         pending: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (track id, obs index, crop, crop box)
         kept: dict[int, list[tuple[int, np.ndarray]]] = {}
+        keyframes: dict[int, tuple[int, float, np.ndarray]] = {}
+        most_faces: dict[int, int] = {}
         n_frames = 0
         expected = planned_frames(
             info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames
@@ -120,12 +152,15 @@ class Scanner:
         for frame in decoded:
             n_frames += 1
             faces = detect_faces(frame.image, cfg.min_face_confidence)
-            if len(faces):
-                w = faces.boxes[:, 2] - faces.boxes[:, 0]
-                faces = faces[w >= cfg.min_face_px]
-            ids = tracker.update(frame.index, frame.t, faces)
-            crops = det.crop_faces(frame.image, faces.landmarks)
-            for tid, c, lm in zip(ids, crops, faces.landmarks):
+            small = (faces.boxes[:, 2] - faces.boxes[:, 0]) < cfg.min_face_px
+            ids = tracker.update(frame.index, frame.t, faces, frame.shot, small)
+            if cfg.keep_crops and len(faces) > most_faces.get(frame.shot, -1):
+                most_faces[frame.shot] = len(faces)
+                keyframes[frame.shot] = (frame.index, frame.t, thumbnail(frame.image, cfg.thumb_px))
+            judged = np.flatnonzero(~small)
+            ids = [ids[j] for j in judged]
+            crops = det.crop_faces(frame.image, faces.landmarks[judged])
+            for tid, c, lm in zip(ids, crops, faces.landmarks[judged]):
                 k = len(tracker.tracks[tid].observations) - 1
                 box = det.crop_box(lm)
                 pending.append((tid, k, c, box))
@@ -141,7 +176,36 @@ class Scanner:
         score_segments(tracker.tracks, c.threshold)
         verdict = file_verdict(tracker.tracks, c.threshold, c.uncertain_margin, min_track_frames=min(2, n_frames),
                                labeller=c.label_for)
-        return ScanResult(str(path), info, verdict, tracker.tracks, n_frames, det.id, c.threshold, crops=kept)
+        return ScanResult(str(path), info, verdict, tracker.tracks, n_frames, det.id, c.threshold, crops=kept,
+                          min_face_px=cfg.min_face_px, detector_config=c, keyframes=keyframes)
+
+
+def thumbnail(rgb: np.ndarray, longest: int) -> np.ndarray:
+    """``rgb`` shrunk (never enlarged) so its longer side is at most ``longest`` pixels."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    f = min(1.0, longest / max(h, w))
+    if f == 1.0:
+        return rgb.copy()
+    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def scan_provenance(path: str | Path):
+    """The file's Content Credentials (a ``Provenance``), or None when it carries no
+    embedded C2PA manifest or is of a type the C2PA reader does not handle.
+
+    Most files carry none, so the bytes are looked through for a manifest store's label
+    first, and the C2PA library is loaded only for files that have one."""
+    from unswap.evidence.provenance import ProvenanceError, has_manifest_store, read_provenance
+
+    try:
+        if not has_manifest_store(Path(path)):
+            return None
+        found = read_provenance(path)
+    except (ProvenanceError, OSError):
+        return None
+    return None if found.status == "none" else found
 
 
 def region_box(region: np.ndarray, crop_box: np.ndarray, level: float = 0.5) -> np.ndarray | None:

@@ -36,11 +36,13 @@ class MediaInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded, upright frame; ``t`` is its presentation time in seconds."""
+    """One decoded, upright frame; ``t`` is its presentation time in seconds, ``shot``
+    the index of the shot (continuous take between cuts) it belongs to."""
 
     index: int
     t: float
     image: np.ndarray
+    shot: int = 0
 
     def __post_init__(self) -> None:
         if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
@@ -93,6 +95,7 @@ class FaceObservation:
     # and the frame-pixel box of the cells at or above 0.5 (None when there are none)
     region: np.ndarray | None = None
     region_box: np.ndarray | None = None
+    too_small: bool = False  # narrower than the scan's min_face_px: kept, never scored
 
 
 @dataclass(frozen=True)
@@ -108,13 +111,16 @@ class Segment:
 
 @dataclass
 class Track:
-    """One person's face over time. ``p_fake`` is the track verdict's probability."""
+    """One person's face over time within one shot. ``p_fake`` is the track verdict's
+    probability, over its observations large enough to judge; ``label`` is "too-small"
+    for a track none of whose faces was."""
 
     track_id: int
     observations: list[FaceObservation] = field(default_factory=list)
     p_fake: float | None = None
     label: str | None = None
     segments: list[Segment] = field(default_factory=list)
+    shot: int = 0
 
     @property
     def start_s(self) -> float:

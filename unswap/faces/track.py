@@ -1,8 +1,10 @@
-"""Link per-frame faces into tracks: one track id per person over time.
+"""Link per-frame faces into tracks: one track id per person and shot.
 
 Greedy association on box IoU, falling back to centre distance relative to face size
 (sampled frames can be half a second apart, and a face can cross its own width in
-that time). A track that goes unmatched for longer than ``max_gap_s`` ends.
+that time). A track that goes unmatched for longer than ``max_gap_s`` ends, and every
+track ends at a shot cut: across a cut the face at the same place is most often another
+person, so a track never spans one.
 """
 
 from __future__ import annotations
@@ -37,9 +39,13 @@ class FaceTracker:
         self.shift_per_s = shift_per_s
         self.tracks: list[Track] = []
 
-    def update(self, frame_index: int, t: float, faces: Faces) -> list[int]:
-        """Assign each face a track id; returns the ids in the order of ``faces``."""
-        live = [tr for tr in self.tracks if t - tr.end_s <= self.max_gap_s]
+    def update(self, frame_index: int, t: float, faces: Faces, shot: int = 0,
+               too_small: np.ndarray | None = None) -> list[int]:
+        """Assign each face a track id; returns the ids in the order of ``faces``.
+
+        ``shot`` is the frame's shot index: only tracks of the same shot continue.
+        ``too_small`` (N,) bool marks faces kept but too small to judge."""
+        live = [tr for tr in self.tracks if tr.shot == shot and t - tr.end_s <= self.max_gap_s]
         ids = [-1] * len(faces)
         if live and len(faces):
             last = np.stack([tr.observations[-1].box for tr in live])
@@ -54,10 +60,11 @@ class FaceTracker:
                 cost[:, j] = 0
         for j in range(len(faces)):
             if ids[j] < 0:
-                self.tracks.append(Track(track_id=len(self.tracks)))
+                self.tracks.append(Track(track_id=len(self.tracks), shot=shot))
                 ids[j] = self.tracks[-1].track_id
             self.tracks[ids[j]].observations.append(
-                FaceObservation(frame_index, t, faces.boxes[j].copy(), faces.landmarks[j].copy(), float(faces.scores[j]))
+                FaceObservation(frame_index, t, faces.boxes[j].copy(), faces.landmarks[j].copy(), float(faces.scores[j]),
+                                too_small=bool(too_small is not None and too_small[j]))
             )
         return ids
 

@@ -28,8 +28,10 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 _HEADLINE = {
     "fake": "This file likely shows a face-swapped face.",
+    "fake-weak": "The detector flags a face in this file as possibly swapped.",
     "real": "No sign of a face swap was found.",
-    "uncertain": "Too close to call: the score sits at the detector's threshold.",
+    "uncertain": "Too close to call: the detector cannot say either way.",
+    "too-small": "The faces in this file are too small to judge.",
     "no-face": "No face was found, so nothing could be checked.",
 }
 
@@ -40,7 +42,11 @@ _MEANS = {
     "real": ("Over the time each face was seen, the detector did not find the blending traces "
              "that face-swap tools leave strongly enough to call any face swapped."),
     "uncertain": ("Some traces were found, but not clearly enough to call. Look at the "
-                  "moments below and, if you can, find the original video."),
+                  "moments below and, if you can, find the original {original}."),
+    "too-small": ("Every face found is narrower than {min_px} pixels. At that size the detector cannot "
+                  "tell a real face from a swapped one (it was measured: see docs/face-size.md in unswap), so "
+                  "no face was scored. Their places are shown below. A larger or sharper copy of the "
+                  "{kind} can be checked."),
     "no-face": ("No face large and clear enough was detected in the frames that were "
                 "looked at. The file may still have been edited in other ways."),
 }
@@ -52,16 +58,55 @@ _NOT_MEANS = {
     "real": ("It does not prove the file is authentic. The detector misses some face swaps, "
              "especially clean, sharp ones, and it does not look for other kinds of editing."),
     "uncertain": "It is neither a finding of a swap nor a clearance.",
+    "too-small": "It is neither a finding of a swap nor a clearance: nothing was judged.",
     "no-face": "It says nothing about whether the file is genuine.",
 }
+
+STRONG_P = 0.9
+"""A "fake" verdict is stated strongly only from this calibrated p_fake up, and only for a
+detector whose error rates were measured outside its training data."""
+
+
+def _rates(config) -> str:
+    said = None if config is None else config.rates_sentence()
+    return said or ("This detector's error rates have not been measured on faces from outside its training "
+                    "data, so how often it is wrong on files like this one is not known.")
+
+
+def _headline_key(result: ScanResult) -> str:
+    """Which headline: a "fake" is said strongly only when p_fake is high and the
+    detector's error rates are known."""
+    cfg = result.detector_config
+    if result.label != "fake":
+        return result.label
+    strong = result.p_fake is not None and result.p_fake >= STRONG_P and cfg is not None and cfg.rates_sentence()
+    return "fake" if strong else "fake-weak"
+
+
+def _p_fake_words(result: ScanResult) -> str:
+    """What the file's p_fake means and does not mean, in words, with its own number."""
+    p = result.p_fake
+    if p is None:
+        return ""
+    cfg = result.detector_config
+    prior = getattr(cfg, "prior_fake", None)
+    share = (f"{round(100 * prior)} in 100" if prior is not None
+             else "as many as in its validation data (about 63 in 100)")
+    n = round(100 * p)
+    return (f"<p><strong>What p_fake {p:.2f} means.</strong> It is the detector's calibrated probability that "
+            f"the most suspect face is swapped: of faces the detector scored about {p:.2f} in its validation "
+            f"data, where {share} faces were swapped, about {n} in 100 were swapped. It assumes swaps are "
+            f"that common. It is not \u201c{n}% sure\u201d, and it is not the chance that this file is fake "
+            f"wherever it came from: where swaps are rarer than that, the same score means a smaller "
+            f"chance. The threshold {result.threshold:.2f} is where the detector starts to say \u201cfake\u201d.</p>")
 
 
 @dataclass
 class ReportInputs:
     """What the report shows beside the scan itself; every part is optional.
 
-    ``hashes``: an ``unswap.hashing.MediaHashes`` of the file. ``provenance``: a dict of
-    ``unswap.provenance.Provenance.to_dict()``, or None with ``provenance_note`` saying
+    ``hashes``: an ``unswap.evidence.hashing.MediaHashes`` of the file. ``provenance``: a dict of
+    ``unswap.evidence.provenance.Provenance.to_dict()``, or None with ``provenance_note`` saying
     why it is absent. ``matches``: dicts with at least ``source`` and ``segments``
     (``suspect_start_s``, ``suspect_end_s``, ``source_start_s``, ``source_end_s``,
     ``median_distance``); ``difference``: an RGB image of the difference map, with
@@ -89,15 +134,19 @@ def png_data_uri(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
 
 
+TINT_FROM = 0.3
+"""Region-map values under this leave the crop untinted; above it the red deepens with the value."""
+
+
 def overlay_region(crop: np.ndarray, region: np.ndarray, level: float = 0.5) -> np.ndarray:
-    """The crop with its region map over it: red where the map says blended, in
-    proportion to the map, and an outline where it crosses ``level``.
+    """The crop with its region map over it: red where the map is over ``TINT_FROM``,
+    deeper where it is higher, and a yellow outline where it crosses ``level``.
 
     ``crop``: (S, S, 3) uint8 RGB; ``region``: (M, M) in 0..1 over the same square.
     """
     s = crop.shape[0]
     heat = cv2.resize(region.astype(np.float32), (s, s), interpolation=cv2.INTER_CUBIC).clip(0, 1)
-    alpha = (0.55 * heat)[..., None]
+    alpha = (0.6 * ((heat - TINT_FROM) / (1 - TINT_FROM)).clip(0, 1))[..., None]
     red = np.zeros_like(crop, np.float32)
     red[..., 0] = 255
     out = (crop.astype(np.float32) * (1 - alpha) + red * alpha).clip(0, 255).astype(np.uint8)
@@ -106,9 +155,16 @@ def overlay_region(crop: np.ndarray, region: np.ndarray, level: float = 0.5) -> 
     return out
 
 
-def _timeline(tracks: Sequence[Track], duration: float, threshold: float) -> str:
-    w, h, left, bottom, top = 720, 170, 44, 28, 10
-    pw, ph = w - left - 10, h - bottom - top
+_COLORS = ["#c0392b", "#2c6fbb", "#8e44ad", "#16a085", "#d35400"]
+
+
+def _color(k: int) -> str:
+    return _COLORS[k % len(_COLORS)]
+
+
+def _timeline(tracks: Sequence[Track], duration: float, threshold: float, cuts: Sequence[float] = ()) -> str:
+    w, h, left, right, bottom, top = 720, 200, 58, 30, 44, 10
+    pw, ph = w - left - right, h - bottom - top
     duration = max(duration, max((tr.end_s for tr in tracks if tr.observations), default=0.0), 1e-3)
 
     def x(t: float) -> float:
@@ -119,26 +175,34 @@ def _timeline(tracks: Sequence[Track], duration: float, threshold: float) -> str
 
     parts = [f'<svg class="timeline" viewBox="0 0 {w} {h}" role="img" aria-label="p_fake over time">',
              f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" class="plot"/>']
-    colors = ["#c0392b", "#2c6fbb", "#8e44ad", "#16a085", "#d35400"]
-    for k, tr in enumerate(tracks):
+    for tr in tracks:
         for g in tr.segments:
             x0, x1 = x(g.start_s), x(g.end_s)
             parts.append(f'<rect x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 3):.1f}" height="{ph}" '
                          f'class="segment"><title>face {tr.track_id}: judged swapped '
                          f'{g.start_s:.1f}-{g.end_s:.1f} s</title></rect>')
-    for p in (0.0, 0.5, 1.0):
-        parts.append(f'<text x="{left - 6}" y="{y(p) + 4:.1f}" class="tick" text-anchor="end">{p:.1f}</text>')
-    steps = 5
-    for i in range(steps + 1):
-        t = duration * i / steps
-        parts.append(f'<text x="{x(t):.1f}" y="{h - 8}" class="tick" text-anchor="middle">{t:.1f} s</text>')
+    for c in cuts:
+        parts.append(f'<line x1="{x(c):.1f}" x2="{x(c):.1f}" y1="{top}" y2="{top + ph}" class="cut">'
+                     f"<title>shot cut at {c:.2f} s</title></line>")
+    for p in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(f'<text x="{left - 6}" y="{y(p) + 4:.1f}" class="tick" text-anchor="end">{p:.2f}</text>')
+    step = next(v for v in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600, 1e9)
+                if duration / v <= 8)
+    ticks = [i * step for i in range(int(duration / step + 1e-9) + 1)]
+    for t in ticks:
+        parts.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top + ph}" y2="{top + ph + 4}" class="tickmark"/>'
+                     f'<text x="{x(t):.1f}" y="{top + ph + 17}" class="tick" text-anchor="middle">{t:g}</text>')
+    parts.append(f'<text x="{left + pw / 2:.1f}" y="{h - 6}" class="axis" text-anchor="middle">'
+                 "time in the file (seconds)</text>")
+    parts.append(f'<text x="14" y="{top + ph / 2:.1f}" class="axis" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {top + ph / 2:.1f})">p_fake</text>')
     parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(threshold):.1f}" y2="{y(threshold):.1f}" '
                  f'class="threshold"><title>threshold {threshold:.2f}</title></line>')
     for k, tr in enumerate(tracks):
         pts = [(o.t, o.p_fake) for o in tr.observations if o.p_fake is not None]
         if not pts:
             continue
-        c = colors[k % len(colors)]
+        c = _color(k)
         if len(pts) > 1:
             path = " ".join(f"{x(t):.1f},{y(p):.1f}" for t, p in pts)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"/>')
@@ -146,10 +210,16 @@ def _timeline(tracks: Sequence[Track], duration: float, threshold: float) -> str
             parts.append(f'<circle cx="{x(t):.1f}" cy="{y(p):.1f}" r="2.5" fill="{c}">'
                          f'<title>face {tr.track_id}, {t:.2f} s: p_fake {p:.2f}</title></circle>')
     parts.append("</svg>")
-    legend = " ".join(f'<span style="color:{colors[k % len(colors)]}">&#9679; face {tr.track_id}</span>'
+    legend = " ".join(f'<span style="color:{_color(k)}">&#9679; face {tr.track_id}</span>'
                       for k, tr in enumerate(tracks))
+    cut_key = (f" &nbsp; grey dotted line: a shot cut ({len(cuts)}), where one continuous take ends and "
+               "another begins; no face track crosses one" if cuts else "")
     return "".join(parts) + f'<p class="legend">{legend} &nbsp; <span class="seg-key">&#9632;</span> judged swapped' \
-        f" &nbsp; dashed line: threshold {threshold:.2f}</p>"
+        f" &nbsp; dashed line: threshold {threshold:.2f}{cut_key}</p>"
+
+
+_OVERLAY_KEY = (f"right: the region map over the face; red where the detector judges a part blended in "
+                "(deeper red, more strongly; none under {:.1f}), yellow outline where it passes 0.5").format(TINT_FROM)
 
 
 def _moments(result: ScanResult, tr: Track) -> str:
@@ -157,22 +227,62 @@ def _moments(result: ScanResult, tr: Track) -> str:
     if not kept:
         return ""
     cells = []
-    for k, crop in kept:
+    for k, crop in sorted(kept, key=lambda item: tr.observations[item[0]].t):
         o = tr.observations[k]
         suspect = o.p_fake is not None and o.p_fake >= result.threshold
+        when = f"{o.t:.2f} s, frame {o.frame_index}" if result.media.kind == "video" else "the photo"
+        p = "n/a" if o.p_fake is None else f"{o.p_fake:.2f}"
+        alt = f"face {tr.track_id} at {when}"
+        pictures = f'<img src="{png_data_uri(crop)}" alt="{_e(alt)}" width="{crop.shape[1]}" height="{crop.shape[0]}">'
         kind = "moment"
         if suspect and o.region is not None:
-            img, note, kind = overlay_region(crop, o.region), "red: region judged blended in", "moment overlay"
+            kind = "moment overlay"
+            pictures += (f'<img src="{png_data_uri(overlay_region(crop, o.region))}" alt="{_e(alt)}, region map" '
+                         f'width="{crop.shape[1]}" height="{crop.shape[0]}">')
+            note = "left: the face as it is; " + _OVERLAY_KEY
+            if float(o.region.max()) < TINT_FROM:
+                note += f"; here the map marks no part over {TINT_FROM:.1f}, so nothing is tinted"
         elif suspect:
-            img, note = crop, "this detector gives no region map"
+            note = "the face as it is; this detector gives no region map"
         else:
-            img, note = crop, "not judged swapped: no region shown"
-        when = f"{o.t:.2f} s, frame {o.frame_index}" if result.media.kind == "video" else "image"
-        p = "n/a" if o.p_fake is None else f"{o.p_fake:.2f}"
-        cells.append(f'<figure class="{kind}"><img src="{png_data_uri(img)}" alt="face {tr.track_id} at {_e(when)}" '
-                     f'width="{crop.shape[1]}" height="{crop.shape[0]}"><figcaption>{_e(when)}<br>'
+            note = "the face as it is; not judged swapped here, so no region is shown"
+        cells.append(f'<figure class="{kind}"><div class="pair">{pictures}</div><figcaption>{_e(when)}: '
                      f"p_fake {p}<br><small>{_e(note)}</small></figcaption></figure>")
     return f'<div class="moments">{"".join(cells)}</div>'
+
+
+def _frame_pictures(result: ScanResult) -> str:
+    """Each kept full frame (one per shot) with every face's box and track label drawn."""
+    if not result.keyframes:
+        return ""
+    colours = {tr.track_id: _color(k) for k, tr in enumerate(t for t in result.tracks if t.p_fake is not None)}
+    cells = []
+    for shot, (index, t, thumb) in sorted(result.keyframes.items()):
+        img = thumb.copy()
+        f = img.shape[1] / result.media.width
+        for tr in result.tracks:
+            for o in tr.observations:
+                if o.frame_index != index:
+                    continue
+                hexc = colours.get(tr.track_id, "#7f7f7f")
+                rgb = tuple(int(hexc[i:i + 2], 16) for i in (1, 3, 5))
+                x0, y0, x1, y1 = (round(float(v) * f) for v in o.box)
+                cv2.rectangle(img, (x0, y0), (x1, y1), (255, 255, 255), 4)  # a white rim: seen on any picture
+                cv2.rectangle(img, (x0, y0), (x1, y1), rgb, 2)
+                text = f"face {tr.track_id}" + (" (too small)" if o.too_small else "")
+                (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+                ty = y0 - 4 if y0 > th + 8 else min(y1 + th + 6, img.shape[0] - 3)
+                tx = min(max(x0, 0), max(img.shape[1] - tw - 4, 0))
+                cv2.rectangle(img, (tx, ty - th - 4), (tx + tw + 4, ty + 3), rgb, -1)
+                cv2.putText(img, text, (tx + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        if result.media.kind == "video":
+            what = f"shot {shot + 1} of {max(len(result.shots), 1)}, at {t:.2f} s (frame {index})"
+        else:
+            what = "the photo"
+        cells.append(f'<figure class="frame"><img src="{png_data_uri(img)}" alt="{_e(what)} with face boxes" '
+                     f'width="{img.shape[1]}" height="{img.shape[0]}"><figcaption>{_e(what)}</figcaption></figure>')
+    return ('<p>Which face is which: each box is labelled with the name the rest of this report uses.</p>'
+            f'<div class="frames">{"".join(cells)}</div>')
 
 
 def _track_section(result: ScanResult, tr: Track) -> str:
@@ -180,15 +290,18 @@ def _track_section(result: ScanResult, tr: Track) -> str:
         return ""
     video = result.media.kind == "video"
     head = f"<h3>Face {tr.track_id}: {_e(tr.label)}, p_fake {tr.p_fake:.2f}</h3>"
+    shot = f", in shot {tr.shot + 1} of {len(result.shots)}" if len(result.shots) > 1 else ""
     seen = (f"<p>Seen from {tr.start_s:.2f} s to {tr.end_s:.2f} s in {len(tr.observations)} sampled "
-            f"frame(s).</p>" if video else "")
-    if tr.segments:
+            f"frame(s){shot}.</p>" if video else "")
+    if tr.segments and not video:
+        segs = f'<p class="segment">Judged swapped in this photo (p_fake {tr.segments[0].p_fake_max:.2f}).</p>'
+    elif tr.segments:
         rows = "".join(f'<tr class="segment"><td>{g.start_s:.2f} s</td><td>{g.end_s:.2f} s</td><td>{g.frames}</td>'
                        f"<td>{g.p_fake_max:.2f}</td></tr>" for g in tr.segments)
         segs = ("<table><tr><th>judged swapped from</th><th>to</th><th>sampled frames</th>"
                 f"<th>highest p_fake</th></tr>{rows}</table>")
     else:
-        segs = "<p>No segment of this face is judged swapped.</p>"
+        segs = "<p>No segment of this face is judged swapped.</p>" if video else "<p>Not judged swapped.</p>"
     return f'<section class="track">{head}{seen}{segs}{_moments(result, tr)}</section>'
 
 
@@ -209,9 +322,18 @@ def _matches(inputs: ReportInputs) -> str:
         if m.get("difference") is not None:
             box = m.get("changed_box")
             where = "" if box is None else " Changed region: ({:.0f}, {:.0f})-({:.0f}, {:.0f}) px.".format(*box)
-            diff = (f'<figure class="diff"><img src="{png_data_uri(m["difference"])}" alt="difference map">'
-                    f"<figcaption>Difference to the source after alignment: bright where pixels "
-                    f"changed.{_e(where)}</figcaption></figure>")
+            figures = []
+            for key, alt, caption in (
+                    ("suspect_frame", "suspect frame", f"This file at {m.get('suspect_t', 0.0):.2f} s"),
+                    ("source_frame", "source frame",
+                     f"The source at {m.get('source_t', 0.0):.2f} s, aligned to this file"),
+                    ("difference", "difference map", "Difference: bright where pixels changed, green box "
+                                                     "around the changed region, blue where the source does "
+                                                     "not cover this file")):
+                if m.get(key) is not None:
+                    figures.append(f'<figure class="diff"><img src="{png_data_uri(m[key])}" alt="{alt}">'
+                                   f"<figcaption>{_e(caption)}</figcaption></figure>")
+            diff = f'<div class="diffs">{"".join(figures)}</div><p>{_e(where.strip())}</p>'
         out.append(f"<h3>Source: {_e(m['source'])}</h3>{table}{diff}")
     return "".join(out)
 
@@ -253,42 +375,50 @@ _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;max-width:60rem;margin:2rem auto;padding:0 1rem}
 h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2rem}
 h3{font-size:1rem;margin:1.2rem 0 .4rem}.verdict{padding:1rem 1.2rem;border-radius:6px;border:2px solid #888}
-.verdict.fake{border-color:#c0392b;background:#fdf0ee}.verdict.real{border-color:#2e8b57;background:#eef8f2}
+.verdict.fake{border-color:#c0392b;background:#fdf0ee}.verdict.fake-weak{border-color:#e67e22;background:#fdf3ea}
+.verdict.too-small{border-color:#888;background:#f4f4f4}.verdict.real{border-color:#2e8b57;background:#eef8f2}
 .verdict.uncertain{border-color:#d4a017;background:#fdf8e6}.verdict.no-face{border-color:#888;background:#f4f4f4}
 .verdict p{margin:.4rem 0}table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f6f6;font-weight:600}code{font-size:.8rem;word-break:break-all}
 .timeline{width:100%;height:auto;max-width:720px}.timeline .plot{fill:#fafafa;stroke:#bbb}
 .timeline .segment{fill:#c0392b;fill-opacity:.15}.timeline .threshold{stroke:#555;stroke-dasharray:5 4}
-.timeline .tick{font-size:11px;fill:#555}.legend{font-size:.85rem;color:#444}.seg-key{color:#e8b4ad}
-.moments{display:flex;flex-wrap:wrap;gap:.8rem}figure{margin:0}figure img{display:block;width:200px;height:auto;border:1px solid #ccc}
-.diff img{width:100%;max-width:480px}figcaption{font-size:.8rem;color:#333;max-width:200px}.diff figcaption{max-width:480px}
+.timeline .tick{font-size:11px;fill:#555}.timeline .axis{font-size:12px;fill:#333}
+.timeline .cut{stroke:#777;stroke-width:1.5;stroke-dasharray:2 3}.timeline .tickmark{stroke:#888}
+pre{white-space:pre-wrap;overflow-wrap:anywhere}.legend{font-size:.85rem;color:#444}.seg-key{color:#e8b4ad}
+.moments{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}figure img{display:block;width:160px;height:auto;border:1px solid #ccc}
+.pair{display:flex;gap:4px}.moment figcaption{max-width:330px}
+.frames,.diffs{display:flex;flex-wrap:wrap;gap:.8rem}.frame img{width:100%;max-width:460px}.frame figcaption{max-width:460px}
+.diff img{width:100%;max-width:300px}figcaption{font-size:.8rem;color:#333;max-width:200px}.diff figcaption{max-width:300px}
 .track{break-inside:avoid}footer{margin-top:2rem;font-size:.8rem;color:#555}
 @media print{body{margin:0;max-width:none}h2{break-after:avoid}.moments,figure,table{break-inside:avoid}}
 """
 
 
-def gather(result: ScanResult, against: str | None = None, command: str | None = None) -> ReportInputs:
+def gather(result: ScanResult, against: str | None = None, command: str | None = None,
+           file: str | None = None) -> ReportInputs:
     """Everything the report shows beside the scan, computed for the scanned file:
-    hashes, C2PA findings (when the provenance extra is installed) and, with
-    ``against`` (a folder of media or a file written by ``unswap hash``), source matches."""
-    from unswap.hashing import hash_media
+    hashes, C2PA findings and, with
+    ``against`` (a folder of media or a file written by ``unswap hash``), source matches.
+    ``file`` is where the scanned bytes are, when not at ``result.path`` (stdin spooled)."""
+    from unswap.evidence.hashing import hash_media
 
-    inputs = ReportInputs(hashes=hash_media(result.path), command=command)
+    file = file or result.path
+    inputs = ReportInputs(hashes=hash_media(file), command=command)
     try:
-        from unswap.provenance import MissingExtra, ProvenanceError, read_provenance
+        from unswap.evidence.provenance import MissingExtra, ProvenanceError, read_provenance
 
-        inputs.provenance = read_provenance(result.path).to_dict()
+        inputs.provenance = read_provenance(file).to_dict()
     except MissingExtra as e:
         inputs.provenance_note = f"Not checked: {e}."
     except ProvenanceError as e:
         inputs.provenance_note = f"Not checked: {e}."
     if against is not None:
-        inputs.matches = _match_sources(result, against)
+        inputs.matches = _match_sources(file, against)
     return inputs
 
 
 def difference_image(diff) -> np.ndarray:
-    """An ``unswap.match.Difference`` as an RGB picture: grey where the suspect matches
+    """An ``unswap.evidence.match.Difference`` as an RGB picture: grey where the suspect matches
     its source, hot where it differs, the changed region outlined, blue where the source
     does not cover the suspect."""
     m = np.nan_to_num(diff.map, nan=0.0)
@@ -305,16 +435,51 @@ def difference_image(diff) -> np.ndarray:
     return out
 
 
-def _match_sources(result: ScanResult, against: str) -> list[dict]:
-    from unswap import match as matching
+def _frame_at(path: str, t: float) -> np.ndarray | None:
+    """The upright RGB frame of ``path`` showing at ``t`` seconds (its first for an image)."""
+    from unswap.media import MediaError, frames
 
-    found = matching.match(result.path, against)
+    best = None
+    try:
+        for f in frames(path, every_frame=True):
+            if f.t > t + 1e-3:
+                return best if best is not None else f.image
+            best = f.image
+    except MediaError:
+        return None
+    return best
+
+
+def _side_by_side(suspect: np.ndarray, source: np.ndarray, diff) -> tuple[np.ndarray, np.ndarray]:
+    """The suspect frame and the source frame warped onto it, both at the difference picture's size."""
+    h, w = diff.map.shape
+    aligned = cv2.warpAffine(source, diff.source_from_suspect.astype(np.float64), (w, h),
+                             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=(40, 60, 120))
+    return _fit(suspect), _fit(aligned)
+
+
+def _fit(rgb: np.ndarray, side: int = 960) -> np.ndarray:
+    f = min(1.0, side / max(rgb.shape[:2]))
+    if f == 1.0:
+        return rgb
+    return cv2.resize(rgb, (round(rgb.shape[1] * f), round(rgb.shape[0] * f)), interpolation=cv2.INTER_AREA)
+
+
+def _match_sources(file: str, against: str) -> list[dict]:
+    from unswap.evidence import match as matching
+
+    found = matching.match(file, against)
     rows = matching.to_dict(found)["matches"]
     for row, m in zip(rows, found.matches):
         row["source"] = row["path"]
-        if m.difference is not None:
-            row["difference"] = difference_image(m.difference)
-            row["changed_box"] = None if m.difference.box is None else [float(v) for v in m.difference.box]
+        d = m.difference
+        if d is not None:
+            row["difference"] = difference_image(d)
+            row["changed_box"] = None if d.box is None else [float(v) for v in d.box]
+            suspect, source = _frame_at(file, d.suspect_t), _frame_at(m.path, d.source_t)
+            if suspect is not None and source is not None and suspect.shape[:2] == d.map.shape:
+                row["suspect_frame"], row["source_frame"] = _side_by_side(suspect, source, d)
+                row["suspect_t"], row["source_t"] = d.suspect_t, d.source_t
     return rows
 
 
@@ -326,15 +491,28 @@ def render_html(result: ScanResult, inputs: ReportInputs | None = None) -> str:
     m = result.media
     name = result.path.rsplit("/", 1)[-1]
     label = result.label
+    key = _headline_key(result)
+    video = m.kind == "video"
+    means = _MEANS[label].format(original="video" if video else "photo, or an earlier copy of it",
+                                 min_px=f"{result.min_face_px:g}", kind=m.kind if video else "photo")
     score = "" if result.p_fake is None else (
         f"<p>Score: p_fake {result.p_fake:.2f} for the most suspect face (threshold {result.threshold:.2f}, "
-        "chosen on validation data the model was not trained on).</p>")
+        "chosen on validation data the model was not trained on).</p>" + _p_fake_words(result))
+    reliability = "" if label in ("no-face", "too-small") else f"<p><strong>How reliable.</strong> {_e(_rates(result.detector_config))}</p>"
     tracks = [t for t in result.tracks if t.p_fake is not None]
-    video = m.kind == "video"
+    small = [t for t in result.tracks if t.label == "too-small"]
     what = f"{m.width}x{m.height} {m.kind}" + (f", {m.duration_s:.1f} s at {m.fps:.2f} fps" if video and m.duration_s and m.fps else "")
-    timeline = (_timeline(tracks, m.duration_s or 0.0, result.threshold) if video and tracks else
-                "<p>A still image: one moment, scored below.</p>" if tracks else "<p>No face to plot.</p>")
-    faces = "".join(_track_section(result, t) for t in tracks) or "<p>No face found.</p>"
+    cuts = [a for a, _ in result.shots[1:]]
+    timeline = (_timeline(tracks, m.duration_s or 0.0, result.threshold, cuts) if video and tracks else
+                "<p>A photo: one moment, scored below.</p>" if tracks else "<p>No face to plot.</p>")
+    faces = "".join(_track_section(result, t) for t in tracks) or "<p>No face was scored.</p>"
+    if small:
+        n = result.faces_too_small
+        faces += (f"<p>{len(small)} face track(s), {n} face(s) in all, too small to judge (narrower than "
+                  f"{result.min_face_px:g} px): their boxes are in the frame pictures above and in the JSON; "
+                  "they were not scored.</p>")
+    where = "Where: each face at its most suspect moments, in time order" if video else "Where: each face in the photo"
+    shots = f"<tr><th>shots</th><td>{len(result.shots)}</td></tr>" if video else ""
     when = inputs.scanned_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     command = f"<tr><th>command</th><td><code>{_e(inputs.command)}</code></td></tr>" if inputs.command else ""
     return f"""<!doctype html>
@@ -344,16 +522,18 @@ def render_html(result: ScanResult, inputs: ReportInputs | None = None) -> str:
 <title>unswap report: {_e(name)}</title><style>{_CSS}</style></head>
 <body>
 <header><p>unswap evidence report</p><h1>{_e(name)}</h1></header>
-<section class="verdict {_e(label)}" id="verdict">
-<h2 style="border:0;margin:0">{_e(_HEADLINE[label])}</h2>{score}
-<p><strong>What this means.</strong> {_e(_MEANS[label])}</p>
+<section class="verdict {_e(key)}" id="verdict">
+<h2 style="border:0;margin:0">{_e(_HEADLINE[key])}</h2>{score}{reliability}
+<p><strong>What this means.</strong> {_e(means)}</p>
 <p><strong>What it does not mean.</strong> {_e(_NOT_MEANS[label])}</p>
 </section>
 <h2>The file</h2>
 <table><tr><th>file</th><td>{_e(result.path)}</td></tr><tr><th>media</th><td>{_e(what)}</td></tr>
-<tr><th>frames scored</th><td>{result.frames_scored}</td></tr><tr><th>face tracks</th><td>{len(tracks)}</td></tr></table>
+<tr><th>frames scored</th><td>{result.frames_scored}</td></tr>{shots}<tr><th>face tracks scored</th><td>{len(tracks)}</td></tr>
+<tr><th>faces too small to judge</th><td>{result.faces_too_small}</td></tr></table>
+{_frame_pictures(result)}
 <h2>When: p_fake over time</h2>{timeline}
-<h2>Where: each face at its most suspect moments</h2>{faces}
+<h2>{where}</h2>{faces}
 <h2>Source match</h2>{_matches(inputs)}
 <h2>Content Credentials (C2PA)</h2>{_provenance(inputs)}
 <h2>File hashes</h2>{_hashes(inputs)}

@@ -1,0 +1,34 @@
+"""Inputs the fuzzer (scripts/fuzz_media.py) found, each kept after its fix: every reader
+gives its result or its own one-line error, never another exception."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from unswap.evidence.hashing import HashFileError, read_hashes
+from unswap.facesets import FaceSetError, read_manifest
+from unswap.media import MediaError, frames, probe
+
+FINDS = Path(__file__).parent / "data" / "fuzz"
+
+
+def _read_media(path: Path) -> int:
+    try:
+        info = probe(path)
+        return sum(1 for _ in frames(path, info, every_frame=True, max_frames=8))
+    except MediaError as e:
+        assert "\n" not in str(e)
+        return 0
+
+
+def test_a_damaged_tiff_with_a_side_data_type_pyav_cannot_name():
+    # FFmpeg's TIFF decoder attached side data of type 31; PyAV raised ValueError reading it
+    _read_media(FINDS / "unknown_side_data.tif")
+
+
+def test_a_gif_whose_later_frame_claims_gigapixels():
+    # Pillow raised DecompressionBombError when seeking to the frame, outside the errors caught
+    _read_media(FINDS / "gif_frame_over_pixel_limit.gif")
