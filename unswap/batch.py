@@ -338,8 +338,7 @@ def _on_ray(make_task, paths: Iterable[str], address: str, actors: int | None) -
     ray = _import_ray()
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR", configure_logging=False)
+        ray.init(address=address or None, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     n = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
     remote = ray.remote(num_cpus=1)(_Actor)
     pool = [remote.remote(make_task(1 if n > 1 else None)) for _ in range(n)]
