@@ -176,6 +176,34 @@ def test_two_worker_processes_give_the_same_results_as_one(clips, local):
         assert_same_scan(o.result, local[path].result)
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _pool_workers() -> list[int]:
+    """The worker processes of this process's forkserver (Linux /proc)."""
+    servers = [c for c in _children(os.getpid()) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [w for s in servers for w in _children(s)]
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_costs_only_the_files_it_had_and_the_rest_scan(tmp_path):
+    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
+        pytest.skip("needs /proc/PID/task/PID/children to find the workers")
+    files = collect([shared("videos", "dfdc_face_tracks")]).files[:8]
+    outcomes = []
+    for o in scan_many(files, CFG, jobs=2):
+        outcomes.append(o)
+        if len(outcomes) == 1:
+            for pid in _pool_workers():
+                os.kill(pid, signal.SIGKILL)
+    assert sorted(o.path for o in outcomes) == sorted(files)
+    died = [o for o in outcomes if o.error]
+    assert died and all(o.error == "the worker process scanning it died" and o.sha256 for o in died)
+    assert len(died) <= 4  # at most the files in flight: two per worker
+    assert outcomes[-1].error is None  # a new pool scanned the rest
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_without_scanning_a_file_twice(tmp_path, capsys):
     tracks = shared("videos", "dfdc_face_tracks")

@@ -268,31 +268,52 @@ def _on_processes(task, paths: Iterable[str], jobs: int, progress: FrameProgress
     import multiprocessing
     import queue as queue_errors
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     # forkserver: workers fork from a clean process that imported unswap once (fast to
     # start), never from this one, whose threads a fork would copy mid-state.
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["unswap.batch", "unswap.detectors", "unswap.hashing"])
+    ctx.set_forkserver_preload(["unswap.batch", "unswap.detectors"])
     frames = ctx.Queue() if progress else None
-    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init, initargs=(task, frames))
-    todo, pending = iter(paths), set()
+
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init, initargs=(task, frames))
+
+    pool, todo, pending = new_pool(), iter(paths), {}
     try:
         while True:
             # two files per worker in flight: the next one is ready when a worker finishes
             for path in todo:
-                pending.add(pool.submit(_worker_handle, path))
+                pending[pool.submit(_worker_handle, path)] = path
                 if len(pending) >= 2 * jobs:
                     break
             if not pending:
                 return
-            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             while frames is not None:
                 try:
                     progress(*frames.get_nowait())
                 except queue_errors.Empty:
                     break
+            broken = False
             for fut in done:
-                yield fut.result()
+                path = pending.pop(fut)
+                try:
+                    yield fut.result()
+                except BrokenProcessPool:
+                    # A worker died (a decoder crashed on a hostile file, or it was killed):
+                    # the files it had in flight cannot be told apart, so each gets the error.
+                    broken = True
+                    yield FileOutcome(path, *_file_digest(path), error="the worker process scanning it died")
+            if broken:
+                for fut, path in pending.items():
+                    try:
+                        yield fut.result()  # finished before the pool broke
+                    except BrokenProcessPool:
+                        yield FileOutcome(path, *_file_digest(path), error="the worker process scanning it died")
+                pending.clear()
+                pool.shutdown(wait=True)
+                pool = new_pool()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
