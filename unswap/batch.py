@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import os
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -279,11 +280,15 @@ def _on_processes(task, paths: Iterable[str], jobs: int, progress: FrameProgress
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init, initargs=(task, frames))
 
-    pool, todo, pending = new_pool(), iter(paths), {}
+    # A worker that dies (killed, or a decoder crashing on a hostile file) breaks the whole
+    # pool, and which of the files in flight it had cannot be told: each is tried once more
+    # in a new pool, and a file that is in flight at a second death gets the error.
+    pool, pending, retry, tried = new_pool(), {}, deque(), set()
+    todo = iter(paths)
     try:
         while True:
             # two files per worker in flight: the next one is ready when a worker finishes
-            for path in todo:
+            for path in itertools.chain((retry.popleft() for _ in range(len(retry))), todo):
                 pending[pool.submit(_worker_handle, path)] = path
                 if len(pending) >= 2 * jobs:
                     break
@@ -295,25 +300,31 @@ def _on_processes(task, paths: Iterable[str], jobs: int, progress: FrameProgress
                     progress(*frames.get_nowait())
                 except queue_errors.Empty:
                     break
-            broken = False
+            broken = []
             for fut in done:
                 path = pending.pop(fut)
                 try:
-                    yield fut.result()
+                    outcome = fut.result()
                 except BrokenProcessPool:
-                    # A worker died (a decoder crashed on a hostile file, or it was killed):
-                    # the files it had in flight cannot be told apart, so each gets the error.
-                    broken = True
+                    broken.append(path)
+                    continue
+                yield outcome
+            if not broken:
+                continue
+            for fut, path in pending.items():
+                try:
+                    yield fut.result()  # finished before the pool broke
+                except BrokenProcessPool:
+                    broken.append(path)
+            pending.clear()
+            pool.shutdown(wait=True)
+            pool = new_pool()
+            for path in broken:
+                if path in tried:
                     yield FileOutcome(path, *_file_digest(path), error="the worker process scanning it died")
-            if broken:
-                for fut, path in pending.items():
-                    try:
-                        yield fut.result()  # finished before the pool broke
-                    except BrokenProcessPool:
-                        yield FileOutcome(path, *_file_digest(path), error="the worker process scanning it died")
-                pending.clear()
-                pool.shutdown(wait=True)
-                pool = new_pool()
+                else:
+                    tried.add(path)
+                    retry.append(path)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
