@@ -307,11 +307,18 @@ def test_from_list_reads_paths_from_a_file_or_stdin(tmp_path, capsys, monkeypatc
     assert code == 0 and f"path={SAMPLE}" in out
 
 
+def test_ray_right_before_a_folder_takes_the_folder_as_a_path_not_an_address(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # stops at the import, after the arguments are read
+    code, _, err = run(capsys, "scan", "--ray", SAMPLE.parent)
+    assert code == 2 and "pip install 'unswap[ray]'" in err  # not "no PATH given"
+
+
 @pytest.mark.parametrize("argv, message", [
     (["scan", str(SAMPLE), "--resume"], "--resume needs --out"),
     (["scan", str(SAMPLE), "--jobs", "0"], "--jobs must be at least 1"),
     (["scan", "--from-list", "/nonexistent/list.txt"], "cannot read the list"),
     (["scan", "--jobs", "2"], "no PATH given"),
+    (["hash"], "no PATH given"),
     (["scan", str(REPO / "unswap" / "samples"), "--report", "r.html"], "--report takes exactly one file"),
 ])
 def test_batch_usage_errors_are_one_line_and_exit_2(capsys, argv, message):

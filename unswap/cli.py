@@ -282,12 +282,12 @@ def cmd_hash(args) -> int:
 
     if args.fps <= 0:
         raise UserError("--fps must be positive")
-    if not args.paths and not args.from_list:
-        raise UserError("no PATH given")
     if not args.json:
         print(MAGIC, flush=True)
     if _is_batch(args):
         return _batch_hash(args)
+    if not args.paths:
+        raise UserError("no PATH given")
     code = EXIT_OK
     for path in args.paths:
         try:
@@ -311,6 +311,9 @@ def _is_batch(args) -> bool:
 def _batch_inputs(args):
     from unswap.batch import collect, read_list
 
+    if args.ray and Path(args.ray).exists():
+        # `--ray DIR`: argparse took the first PATH for the optional address
+        args.paths, args.ray = [args.ray, *args.paths], ""
     paths = list(args.paths)
     if args.from_list:
         try:
