@@ -387,7 +387,8 @@ def test_a_ray_actor_scans_the_bytes_it_is_sent_not_a_path_of_its_own(ray_cluste
 @pytest.mark.slow
 def test_ray_gives_each_file_the_results_of_a_local_scan_to_1e6(ray_cluster, local):
     tracks = [p for p in local if "dfdc_face_tracks" in p][:6]
-    on_ray = {o.path: o for o in scan_many(tracks, CFG, ray="", jobs=2)}
+    # three actors on two CPUs: each gets a share of a CPU, none waits for one forever
+    on_ray = {o.path: o for o in scan_many(tracks, CFG, ray="", jobs=3)}
     assert sorted(on_ray) == sorted(tracks)
     for path, o in on_ray.items():
         assert_same_scan(o.result, local[path].result)

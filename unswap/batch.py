@@ -371,8 +371,11 @@ def _on_ray(make_task, paths: Iterable[str], address: str, actors: int | None) -
     started = not ray.is_initialized()
     if started:
         ray.init(address=address or None, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    n = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    remote = ray.remote(num_cpus=1)(_Actor)
+    cpus = ray.cluster_resources().get("CPU", 1.0)
+    n = actors or max(1, int(cpus))
+    # an actor a CPU, or a share of one when asked for more actors than the cluster has
+    # CPUs (else the extra actors would wait for a CPU forever, and their files with them)
+    remote = ray.remote(num_cpus=min(1.0, cpus / n))(_Actor)
     pool = [remote.remote(make_task(1 if n > 1 else None)) for _ in range(n)]
     idle = pool * 2  # two files per actor in flight: the next one's bytes travel while one scans
     running: dict = {}
