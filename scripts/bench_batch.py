@@ -9,8 +9,7 @@ same files are scanned once in this process with a warm scanner, one after anoth
 sum of those per-file times, S, is the scan work itself. For each way the script prints
 wall time T, files/s, the speed-up over ``--jobs 1``, and the per-file overhead
 (T - S / workers) / files: what each file costs beyond its share of the work, spread
-over the workers, and the CPU seconds per file the run used (user + system, workers
-included), which a busy machine does not change as it changes wall time. Last, the same files on a local 2-CPU Ray started beforehand in this
+over the workers. Last, the same files on a local 2-CPU Ray started beforehand in this
 process (``ray.init(num_cpus=2)``), as on a cluster that is already up; its start-up
 time is printed apart.
 """
@@ -18,7 +17,6 @@ time is printed apart.
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,18 +32,12 @@ WAYS = [("--jobs 1", ["--jobs", "1"], 1), ("--jobs 2", ["--jobs", "2"], 2), ("--
                                                                             ["--ray", "--jobs", "2"], 2)]
 
 
-def _cpu_of_children() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def timed_cli(videos: Path, extra: list[str]) -> tuple[float, float]:
-    """Wall seconds of one run, and the CPU seconds of it and the processes it waited for."""
+def timed_cli(videos: Path, extra: list[str]) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "unswap.cli", "scan", str(videos), "--out", f"{tmp}/r.jsonl", "--quiet", *extra]
-        cpu, t = _cpu_of_children(), time.perf_counter()
+        t = time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.perf_counter() - t, _cpu_of_children() - cpu
+        return time.perf_counter() - t
 
 
 def work_seconds(files: list[str]) -> float:
@@ -70,24 +62,21 @@ def main() -> None:
     work = work_seconds(files)
     print(f"{n} files under {args.videos}; scan work S = {work:.1f} s in one warm process ({n / work:.2f} files/s)")
     print()
-    print("| way | wall s (runs) | files/s | speed-up | per-file overhead s | CPU s per file |")
-    print("|---|---|---|---|---|---|")
+    print("| way | wall s (runs) | files/s | speed-up | per-file overhead s |")
+    print("|---|---|---|---|---|")
     base = None
     for name, extra, workers in WAYS:
-        timings = [timed_cli(args.videos, extra) for _ in range(args.runs)]
-        walls = [w for w, _ in timings]
+        walls = [timed_cli(args.videos, extra) for _ in range(args.runs)]
         wall = statistics.median(walls)
         base = base or wall
         runs = ", ".join(f"{w:.1f}" for w in walls)
-        # Ray's workers are not this script's children: their CPU is not counted
-        cpu = "n/a" if "--ray" in extra else f"{statistics.median(c for _, c in timings) / n:.2f}"
         print(f"| {name} | {wall:.1f} ({runs}) | {n / wall:.2f} | {base / wall:.2f}x | "
-              f"{(wall - work / workers) / n:.2f} | {cpu} |", flush=True)
+              f"{(wall - work / workers) / n:.2f} |", flush=True)
     started, walls = ray_already_running(files, args.runs)
     wall = statistics.median(walls)
     runs = ", ".join(f"{w:.1f}" for w in walls)
     print(f"| Ray already running (2 CPUs, 2 actors; in this process) | {wall:.1f} ({runs}) | {n / wall:.2f} | "
-          f"{base / wall:.2f}x | {(wall - work / 2) / n:.2f} | n/a |")
+          f"{base / wall:.2f}x | {(wall - work / 2) / n:.2f} |")
     print()
     print(f"starting that local 2-CPU Ray (ray.init) took {started:.1f} s")
 
