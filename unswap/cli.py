@@ -58,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"unswap {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("scan", help="scan images and videos for swapped faces")
-    s.add_argument("paths", nargs="+", metavar="PATH", help="image or video file; - reads one from stdin")
+    s = sub.add_parser("scan", help="scan images and videos (files or folders) for swapped faces")
+    s.add_argument("paths", nargs="*", metavar="PATH",
+                   help="image or video files, and folders walked recursively; - reads one file from stdin")
     s.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
     s.add_argument("--every-frame", action="store_true", help="score every video frame (slow)")
     s.add_argument("--sample-fps", type=_positive_float, default=DEFAULT_SAMPLE_FPS,
@@ -74,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="also write a self-contained HTML evidence report (one PATH only)")
     s.add_argument("--against", metavar="DIR|HASHFILE",
                    help="with --report: look for the source the file was made from among these media or hashes")
+    _batch_options(s)
+    s.add_argument("--out", type=Path, metavar="RESULTS.jsonl",
+                   help="append one JSON line per file (scan --json, plus sha256, size, error) as each finishes")
+    s.add_argument("--resume", action="store_true",
+                   help="with --out: skip the files already there (same path, SHA-256 and detector)")
+    s.add_argument("--csv", type=Path, metavar="SUMMARY.csv", help="write one row per file, highest p_fake first")
 
     e = sub.add_parser("eval", help="measure a detector: on a face-crop set (--faces, --split), or on whole "
                                     "files scanned as 'unswap scan' does (--media labels.csv)")
@@ -109,9 +116,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("detectors", help="list the registered detectors")
 
     h = sub.add_parser("hash", help="PDQ perceptual hashes of images and video frames (docs/hash-format.md)")
-    h.add_argument("paths", nargs="+", metavar="PATH")
+    h.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders walked recursively")
     h.add_argument("--fps", type=_positive_float, default=1.0, help="video frames hashed per second (default 1)")
     h.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
+    h.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _batch_options(h)
 
     m = sub.add_parser("match", help="find where a suspect image or video comes from, and what was changed")
     m.add_argument("suspect", metavar="SUSPECT")
@@ -147,6 +156,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from-list", metavar="FILE", help="also the paths in FILE, one a line ('-': standard input)")
+    p.add_argument("--follow-links", action="store_true", help="follow symbolic links out of the folders given")
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: the cores)")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on Ray: 'auto', a cluster's host:port, or nothing for a local Ray (needs unswap[ray])")
+
+
 def _err(msg: str) -> None:
     print(f"unswap: {msg}", file=sys.stderr, flush=True)
 
@@ -172,6 +189,16 @@ def cmd_scan(args) -> int:
         raise UserError("- (stdin) can be given once")
     if "-" in args.paths and sys.stdin.isatty():
         raise UserError("-: stdin is a terminal; pipe a file in (cat clip.mp4 | unswap scan -)")
+    if _is_batch(args):
+        if args.report:
+            raise UserError("--report takes exactly one file, not a folder or a batch")
+        if "-" in args.paths:
+            raise UserError("- (stdin) scans one file, not a batch; use --from-list - for a list of paths")
+        return _batch_scan(args, ScanConfig(detector=args.detector, sample_fps=args.sample_fps,
+                                            every_frame=args.every_frame, max_frames=args.max_frames,
+                                            min_face_px=args.min_face_px))
+    if not args.paths:
+        raise UserError("no PATH given")
     if args.report and len(args.paths) != 1:
         raise UserError("--report takes exactly one PATH")
     if args.against and not args.report:
@@ -367,6 +394,10 @@ def cmd_hash(args) -> int:
 
     if not args.json:
         print(MAGIC, flush=True)
+    if _is_batch(args):
+        return _batch_hash(args)
+    if not args.paths:
+        raise UserError("no PATH given")
     code = EXIT_OK
     for path in args.paths:
         try:
@@ -377,6 +408,140 @@ def cmd_hash(args) -> int:
             continue
         print(json.dumps(to_dict(hashes)) if args.json else format_hashes(hashes), flush=True)
     return code
+
+
+def _is_batch(args) -> bool:
+    """Whether the call is a batch (folders, a list, parallel or Ray): then the batch
+    options apply, and an error on a file found in a folder is a line, not exit 2."""
+    return (bool(args.from_list) or args.jobs is not None or args.ray is not None
+            or getattr(args, "out", None) is not None or getattr(args, "csv", None) is not None
+            or getattr(args, "resume", False) or any(Path(p).is_dir() for p in args.paths))
+
+
+def _batch_inputs(args):
+    from unswap.batch import collect, read_list
+
+    if args.ray and Path(args.ray).exists():
+        # `--ray DIR`: argparse took the first PATH for the optional address
+        args.paths, args.ray = [args.ray, *args.paths], ""
+    paths = list(args.paths)
+    if args.from_list:
+        try:
+            if args.from_list == "-":
+                paths += read_list(sys.stdin)
+            else:
+                with open(args.from_list, encoding="utf-8") as f:
+                    paths += read_list(f)
+        except (OSError, UnicodeDecodeError) as e:
+            raise UserError(f"{args.from_list}: cannot read the list ({getattr(e, 'strerror', None) or e})") from None
+    if not paths:
+        raise UserError("no PATH given")
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError("--jobs must be at least 1")
+    inputs = collect(paths, follow_links=args.follow_links)
+    for path, why in inputs.skipped:
+        _err(f"skipped {path}: {why}")
+    return inputs
+
+
+def _batch_run(args, outcomes, on_result, summary) -> int:
+    """Print each outcome as it comes (progress on stderr); 2 when a file named by the user failed."""
+    from unswap.batch import MissingExtra
+
+    tty = sys.stderr.isatty() and not args.quiet
+
+    def frames(path, done, total):
+        if tty:
+            print("\r\033[K" + summary.progress_text(path, (done, total)), end="", file=sys.stderr, flush=True)
+
+    code = EXIT_OK
+    try:
+        for outcome in outcomes(frames):
+            if tty:
+                print("\r\033[K", end="", file=sys.stderr, flush=True)
+            summary.add(outcome)
+            if outcome.error is not None:
+                _err(f"{outcome.path}: {outcome.error}")
+                if outcome.path in args.inputs.explicit:
+                    code = EXIT_USER
+            on_result(outcome)
+            if tty:
+                print("\r\033[K" + summary.progress_text(), end="", file=sys.stderr, flush=True)
+            elif not args.quiet:
+                _err(f"{summary.progress_text()}: {outcome.path}")
+    except MissingExtra as e:
+        raise UserError(str(e)) from None
+    except ConnectionError as e:
+        raise UserError(f"--ray {args.ray}: cannot reach the cluster ({e})") from None
+    finally:
+        if tty:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+    _err(summary.text())
+    return code
+
+
+def _batch_scan(args, cfg) -> int:
+    from unswap import batch
+    from unswap.detectors.registry import UnknownDetector, require_detector
+    from unswap.report import to_dict, to_text
+
+    try:
+        require_detector(cfg.detector)
+    except UnknownDetector as e:
+        raise UserError(str(e)) from None
+    if args.resume and args.out is None:
+        raise UserError("--resume needs --out")
+    args.inputs = _batch_inputs(args)
+    files = args.inputs.files
+    summary = batch.Summary(skipped=len(args.inputs.skipped))
+    results, records = None, []
+    if args.out is not None:
+        try:
+            results = batch.ResultsFile(args.out)
+        except batch.ResultsError as e:
+            raise UserError(f"{args.out}: {e}") from None
+        if args.resume:
+            files = list(batch.pending(files, results.done(), cfg.detector))
+            summary.resumed = len(args.inputs.files) - len(files)
+        records = results.records
+    summary.total = len(files)
+
+    def on_result(outcome) -> None:
+        record = batch.scan_record(outcome, cfg.detector)
+        if results is not None:
+            results.append(record)
+        else:
+            records.append(record)
+        if outcome.result is not None:
+            print(json.dumps(to_dict(outcome.result)) if args.json else to_text(outcome.result), flush=True)
+
+    try:
+        code = _batch_run(args, lambda frames: batch.scan_many(files, cfg, jobs=args.jobs, ray=args.ray,
+                                                                 progress=frames), on_result, summary)
+    finally:
+        if results is not None:
+            results.close()
+    if args.csv is not None:
+        try:
+            batch.write_csv(records, args.csv)
+        except OSError as e:
+            raise UserError(f"{args.csv}: cannot write ({e.strerror or e})") from None
+    return code
+
+
+def _batch_hash(args) -> int:
+    from unswap import batch
+    from unswap.hashing import format_hashes, to_dict
+
+    args.inputs = _batch_inputs(args)
+    summary = batch.Summary(total=len(args.inputs.files), skipped=len(args.inputs.skipped))
+
+    def on_result(outcome) -> None:
+        if outcome.result is not None:
+            print(json.dumps(to_dict(outcome.result)) if args.json else format_hashes(outcome.result), flush=True)
+
+    return _batch_run(args, lambda frames: batch.hash_many(args.inputs.files, args.fps, jobs=args.jobs,
+                                                             ray=args.ray), on_result, summary)
 
 
 def cmd_match(args) -> int:
