@@ -58,3 +58,11 @@ def effnetlite0_sbi_v3(**kwargs) -> Detector:
     """v2's weights scoring each face and its mirror image (test-time flip), calibrated
     afresh on val (scripts/flip_tta_variant.py)."""
     return OnnxDetector(WEIGHTS / "effnetlite0_sbi.v3", **kwargs)
+
+
+@register_detector("effnetlite0_mixed.v4")
+def effnetlite0_mixed_v4(**kwargs) -> Detector:
+    """EfficientNet-Lite0 trained on mixed batches: DFDC reals and labelled swaps,
+    FairFace reals, and self-blends of both kinds of real face; a three-way verdict set
+    around false accusations (scripts/set_verdict.py)."""
+    return OnnxDetector(WEIGHTS / "effnetlite0_mixed.v4", **kwargs)

@@ -134,7 +134,12 @@ def to_text(result: ScanResult) -> str:
         what += f", {m.duration_s:.1f} s"
     head = f"{result.path}: {_WORDS[result.label]}"
     if result.p_fake is not None:
-        head += f" (p_fake {result.p_fake:.2f}, threshold {result.threshold:.2f})"
+        cfg = result.detector_config
+        if cfg is not None and getattr(cfg, "real_below", None) is not None:
+            head += (f" (p_fake {result.p_fake:.2f}; fake from {result.threshold:.2f}, "
+                     f"no sign of a swap below {cfg.real_below:.2f})")
+        else:
+            head += f" (p_fake {result.p_fake:.2f}, threshold {result.threshold:.2f})"
     cuts = f"; {len(result.shots)} shots" if len(result.shots) > 1 else ""
     lines = [head, f"  {what}; {result.frames_scored} frame(s) scored{cuts}; {len(result.tracks)} face track(s); "
                    f"detector {result.detector}"]
@@ -159,6 +164,10 @@ def to_text(result: ScanResult) -> str:
     if result.label == "too-small":
         lines.append(f"  Every face found is narrower than {result.min_face_px:g} px, too small for the detector to "
                      f"judge: nothing was scored. A larger copy of the file can be checked.")
+    if result.label in ("fake", "uncertain", "real"):
+        said = None if result.detector_config is None else result.detector_config.rates_sentence()
+        if said:
+            lines.append(f"  {said}")
     if result.label in ("fake", "uncertain"):
         lines.append("  A detector's score is evidence, not proof: check the moments and faces named above.")
     if result.provenance is not None:
