@@ -1,5 +1,6 @@
 """Fuzz the readers of untrusted input for N minutes: media decode (``probe`` and ``frames``),
-the hash-file reader (``read_hashes``) and the face-set manifest reader (``read_manifest``,
+the hash-file reader (``read_hashes``), the ``labels.csv`` reader of ``unswap eval --media``
+(``read_labels``) and the face-set manifest reader (``read_manifest``,
 the labels CSV of a face set).
 
 Each reader must either give its result or raise its own one-line error (MediaError,
@@ -35,6 +36,7 @@ from PIL import Image
 
 from unswap.evidence.hashing import MAGIC, HashFileError, read_hashes
 from unswap.facesets import FaceSetError, read_manifest
+from unswap.mediasets import MediaSetError, read_labels
 from unswap.media import MediaError, frames, probe
 
 
@@ -150,6 +152,19 @@ def manifest_text(draw) -> str:
     return _edit_lines(draw, ["key,label,group,shard", "a,real,a,mini-000.tar", "b,fake,a,mini-000.tar"])
 
 
+@st.composite
+def labels_text(draw) -> str:
+    return _edit_lines(draw, ["path,label,method,race", "a.jpg,real,camera,x", "sub/b.mp4,fake,swap,y"])
+
+
+def check_labels(text: str, folder: Path) -> None:
+    (folder / "labels.csv").write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        read_labels(folder / "labels.csv")
+    except MediaSetError as e:
+        assert "\n" not in str(e), "a MediaSetError of more than one line"
+
+
 def check_media(data: bytes, folder: Path) -> None:
     path = folder / "input"
     path.write_bytes(data)
@@ -185,7 +200,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("build/fuzz-finds"))
     args = ap.parse_args()
     pool = seeds()
-    counts = {"media": 0, "hash file": 0, "manifest": 0}
+    counts = {"media": 0, "hash file": 0, "manifest": 0, "labels": 0}
     folder = Path(tempfile.mkdtemp(prefix="unswap-fuzz-"))
     signal.signal(signal.SIGALRM, _alarm)
 
@@ -209,6 +224,7 @@ def main() -> int:
         ("media", fast(given(mutated(pool))(lambda data: guarded("media", check_media, data)))),
         ("hash file", fast(given(hash_text())(lambda text: guarded("hash file", check_hashes, text)))),
         ("manifest", fast(given(manifest_text())(lambda text: guarded("manifest", check_manifest, text)))),
+        ("labels", fast(given(labels_text())(lambda text: guarded("labels", check_labels, text)))),
     ]
     try:
         return _run(targets, counts, last, args, time.monotonic() + 60 * args.minutes)

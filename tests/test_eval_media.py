@@ -72,6 +72,8 @@ def test_eval_media_scores_equal_the_scan(tmp_path, capsys):
     ([("a.jpg", "maybe", "m", "")], "is not 'real' or 'fake'"),
     ([("../outside.jpg", "real", "m", "")], "leaves the set's folder"),
     ([("", "real", "m", "")], "empty path"),
+    ([("a\x00b.jpg", "real", "m", "")], "NUL byte"),
+    ([("/etc/passwd", "real", "m", "")], "leaves the set's folder"),
 ])
 def test_bad_labels_files_are_one_line(tmp_path, capsys, rows, message):
     labels = _write_labels(tmp_path, rows)

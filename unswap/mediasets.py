@@ -55,6 +55,8 @@ def read_labels(labels_csv: str | Path) -> list[LabelledFile]:
             raise MediaSetError(f"{labels_csv}:{n}: empty path")
         if label not in LABELS:
             raise MediaSetError(f"{labels_csv}:{n}: label {label!r} is not 'real' or 'fake'")
+        if "\x00" in rel:
+            raise MediaSetError(f"{labels_csv}:{n}: path holds a NUL byte")
         path = (root / rel).resolve()
         if not path.is_relative_to(root):
             raise MediaSetError(f"{labels_csv}:{n}: path {rel!r} leaves the set's folder")
