@@ -217,6 +217,12 @@ def test_report_with_against_shows_the_source_segments_and_difference_map(tmp_pa
     doc = out.read_text(encoding="utf-8")
     assert "<h3>Source: " in doc and "original.mp4" in doc and clips.noise.name not in doc
     assert 'alt="difference map"' in doc and "Changed region:" in doc
+    # suspect | source | difference, side by side, all three of the same size
+    block = doc[doc.index('<div class="diffs">'):]
+    block = block[: block.index("</div>")]
+    assert block.index('alt="suspect frame"') < block.index('alt="source frame"') < block.index('alt="difference map"')
+    sizes = {im.shape for im in _images(block)}
+    assert len(_images(block)) == 3 and len(sizes) == 1
     assert "3.00-" in doc  # the blurred copy starts 3 s into the original
     assert len(_images(doc)) >= 1
 
