@@ -353,12 +353,12 @@ def _import_ray():
 
 def _read_for_ray(path: str) -> tuple[bytes | None, FileOutcome | None]:
     """The file's bytes, or the outcome of a file that cannot be read here."""
-    from unswap.media import _readable_file
+    from unswap.media import readable_file
 
     try:
         if os.path.isfile(path) and os.path.getsize(path) == 0:
             return b"", None  # the worker says "file is empty", as for any other empty file
-        _readable_file(path)
+        readable_file(path)
         return Path(path).read_bytes(), None
     except MediaError as err:
         return None, FileOutcome(path, None, None, error=str(err))
