@@ -3,13 +3,8 @@ gives its result or its own one-line error, never another exception."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import pytest
-
-from unswap.evidence.hashing import HashFileError, read_hashes
-from unswap.facesets import FaceSetError, read_manifest
 from unswap.media import MediaError, frames, probe
 
 FINDS = Path(__file__).parent / "data" / "fuzz"

@@ -311,7 +311,7 @@ def _eval_media(args) -> int:
     try:
         scanner = Scanner(ScanConfig(detector=args.detector, sample_fps=args.sample_fps))
         result = evaluate_media(scanner, args.media, args.scores, args.by, args.holdout,
-                                progress=(lambda d, t: show(d, t)) if show else None)
+                                progress=show)
     except (UnknownDetector, MediaSetError) as e:
         raise UserError(str(e)) from None
     if show:

@@ -82,7 +82,6 @@ class DetectorConfig:
             model_file=str(raw.get("model", "model.onnx")),
         )
 
-
     def label_for(self, p: float) -> str:
         """"fake", "uncertain" or "real" for a calibrated p_fake."""
         if self.real_below is None:

@@ -218,7 +218,7 @@ def _timeline(tracks: Sequence[Track], duration: float, threshold: float, cuts: 
         f" &nbsp; dashed line: threshold {threshold:.2f}{cut_key}</p>"
 
 
-_OVERLAY_KEY = (f"right: the region map over the face; red where the detector judges a part blended in "
+_OVERLAY_KEY = ("right: the region map over the face; red where the detector judges a part blended in "
                 "(deeper red, more strongly; none under {:.1f}), yellow outline where it passes 0.5").format(TINT_FROM)
 
 

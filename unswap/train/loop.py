@@ -194,8 +194,6 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
         save(last)
         extra = {}
         if monitor_sets is not None:
-            from unswap.train import monitor
-
             cut = float(np.quantile(logits[val_labels == 0], 0.95))
             extra["cross_domain"] = monitor.report(
                 lambda xs: predict_logits(model, xs.transpose(0, 3, 1, 2).copy(), normalize, dev), monitor_sets, cut)

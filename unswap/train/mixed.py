@@ -26,7 +26,7 @@ from unswap.mediasets import fairface_holdout, read_labels
 from unswap.train.augment import jitter_geometry, outside_world
 from unswap.train.data import load_train_faces
 from unswap.train.sbi import self_blend
-from unswap.train.sources import largest_face_crops
+from unswap.train.sources import CROP, largest_face_crops
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class MixedBatches(torch.utils.data.Dataset):
                 im = np.ascontiguousarray(bgr[:, :, ::-1])
                 mask = np.zeros(im.shape[:2], np.float32)
                 if slot.blend:
-                    lm = src.landmarks[idx] * (im.shape[1] / 224.0)
+                    lm = src.landmarks[idx] * (im.shape[1] / CROP)  # landmarks are in CROP-side pixels
                     im, mask = self_blend(im, lm, rng, self.large_mask_p)
                 label = 1 if slot.blend else src.label
                 has_mask = slot.blend or src.label == 0

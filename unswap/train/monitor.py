@@ -78,7 +78,7 @@ def report(score_faces, sets: dict, real_cut: float) -> dict:
     for name, (y, x, fi, ti) in sets.items():
         s = file_scores(score_faces(x), len(y), fi, ti)
         ok = ~np.isnan(s)
-        r = {"files": int(len(y)), "no_face": int((~ok).sum())}
+        r = {"files": len(y), "no_face": int((~ok).sum())}
         if len(set(y[ok].tolist())) == 2:
             r["auc"] = roc_auc(y[ok], s[ok])
         reals = ok & (y == 0)
