@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unswap.aggregate import label_for
 from unswap.faces.align import crop, crop_box, resize_crop
 
 
@@ -85,8 +86,6 @@ class DetectorConfig:
     def label_for(self, p: float) -> str:
         """"fake", "uncertain" or "real" for a calibrated p_fake."""
         if self.real_below is None:
-            from unswap.aggregate import label_for
-
             return label_for(p, self.threshold, self.uncertain_margin)
         if p >= self.threshold:
             return "fake"
