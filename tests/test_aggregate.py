@@ -4,6 +4,11 @@ from unswap.aggregate import file_verdict, label_for, score_tracks
 from unswap.types import FaceObservation, Track
 
 
+def at(threshold: float):
+    """The plain threshold rule as a labeller."""
+    return lambda p: label_for(p, threshold)
+
+
 def _track(tid, ps):
     obs = [FaceObservation(i, i / 2, np.zeros(4), np.zeros((5, 2)), 1.0, p) for i, p in enumerate(ps)]
     return Track(tid, obs)
@@ -11,29 +16,29 @@ def _track(tid, ps):
 
 def test_track_score_is_the_mean_of_its_faces():
     tracks = [_track(0, [0.2, 0.4]), _track(1, [0.9, 0.7, 0.8])]
-    score_tracks(tracks, threshold=0.5)
+    score_tracks(tracks, at(0.5))
     assert [round(t.p_fake, 6) for t in tracks] == [0.3, 0.8]
     assert [t.label for t in tracks] == ["real", "fake"]
 
 
 def test_file_takes_its_most_suspect_track_a_swap_in_the_background_counts():
     tracks = [_track(0, [0.1] * 10), _track(1, [0.9] * 4)]
-    score_tracks(tracks, 0.5)
-    v = file_verdict(tracks, 0.5)
+    score_tracks(tracks, at(0.5))
+    v = file_verdict(tracks, at(0.5))
     assert (v.label, v.p_fake) == ("fake", 0.9)
 
 
 def test_one_frame_blips_do_not_decide_a_video_when_longer_tracks_exist():
     tracks = [_track(0, [0.1] * 10), _track(1, [0.99])]
-    score_tracks(tracks, 0.5)
-    assert file_verdict(tracks, 0.5).label == "real"
+    score_tracks(tracks, at(0.5))
+    assert file_verdict(tracks, at(0.5)).label == "real"
     only_blip = [_track(0, [0.99])]
-    score_tracks(only_blip, 0.5)
-    assert file_verdict(only_blip, 0.5).label == "fake"
+    score_tracks(only_blip, at(0.5))
+    assert file_verdict(only_blip, at(0.5)).label == "fake"
 
 
 def test_no_face_is_explicit():
-    v = file_verdict([], 0.5)
+    v = file_verdict([], at(0.5))
     assert (v.label, v.p_fake) == ("no-face", None)
 
 
@@ -74,7 +79,7 @@ def test_a_face_judged_real_over_its_track_has_no_segments():
     from unswap.aggregate import score_segments
 
     tracks = [_track(0, [0.1, 0.1, 0.9, 0.9, 0.1, 0.1, 0.1, 0.1]), _track(1, [0.9] * 4)]
-    score_tracks(tracks, 0.5)
+    score_tracks(tracks, at(0.5))
     score_segments(tracks, 0.5)
     assert tracks[0].label == "real" and tracks[0].segments == []
     assert [(g.start_s, g.end_s) for g in tracks[1].segments] == [(0.0, 1.5)]

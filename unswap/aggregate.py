@@ -3,9 +3,10 @@
 A track's p_fake is the mean of its faces' calibrated p_fake. The file's p_fake is
 that of its most suspect track among those seen in at least ``min_track_frames``
 sampled frames (short tracks are often false face detections), falling back to all
-tracks when none is that long. Labels compare p_fake with the detector's threshold,
-chosen on the ``val`` split; within ``uncertain_margin`` of it the label is
-"uncertain".
+tracks when none is that long. Labels come from the detector's rule
+(``DetectorConfig.label_for``): "fake" from its threshold up, "real" below its
+``real_below``, "uncertain" between; older configs use ``label_for`` here, a symmetric
+``uncertain_margin`` around the threshold.
 
 Segments say *when*: in a track judged fake (or uncertain), the runs of sampled frames
 whose p_fake, smoothed by a running median of three frames (one odd frame neither makes
@@ -34,14 +35,10 @@ def label_for(p: float, threshold: float, uncertain_margin: float = 0.0) -> str:
     return "fake" if p >= threshold else "real"
 
 
-def score_tracks(
-    tracks: list[Track], threshold: float, uncertain_margin: float = 0.0,
-    labeller: Callable[[float], str] | None = None,
-) -> None:
-    """Fill each track's ``p_fake`` and ``label`` from its observations. ``labeller``
-    (a detector config's ``label_for``) replaces the threshold-and-margin rule. A track
-    whose faces were all too small to judge is labelled "too-small", with no p_fake."""
-    label = labeller or (lambda p: label_for(p, threshold, uncertain_margin))
+def score_tracks(tracks: list[Track], label: Callable[[float], str]) -> None:
+    """Fill each track's ``p_fake`` and ``label`` from its observations; ``label`` maps a
+    p_fake to its word (a detector config's ``label_for``). A track whose faces were all
+    too small to judge is labelled "too-small", with no p_fake."""
     for tr in tracks:
         ps = [o.p_fake for o in tr.observations if o.p_fake is not None]
         tr.p_fake = float(np.mean(ps)) if ps else None
@@ -82,14 +79,10 @@ def score_segments(tracks: list[Track], threshold: float) -> None:
         tr.segments = fake_segments(tr, threshold) if tr.label in ("fake", "uncertain") else []
 
 
-def file_verdict(
-    tracks: list[Track], threshold: float, uncertain_margin: float = 0.0, min_track_frames: int = 2,
-    labeller: Callable[[float], str] | None = None,
-) -> Verdict:
+def file_verdict(tracks: list[Track], label: Callable[[float], str], min_track_frames: int = 2) -> Verdict:
     scored = [t for t in tracks if t.p_fake is not None]
     if not scored:
         return Verdict("too-small" if any(t.label == "too-small" for t in tracks) else "no-face", None)
     long_enough = [t for t in scored if len(t.observations) >= min_track_frames] or scored
     p = max(t.p_fake for t in long_enough)
-    label = labeller(p) if labeller else label_for(p, threshold, uncertain_margin)
-    return Verdict(label, float(p))
+    return Verdict(label(p), float(p))

@@ -172,10 +172,9 @@ class Scanner:
                 progress(n_frames, expected)
         flush()
         c = det.config
-        score_tracks(tracker.tracks, c.threshold, c.uncertain_margin, labeller=c.label_for)
+        score_tracks(tracker.tracks, c.label_for)
         score_segments(tracker.tracks, c.threshold)
-        verdict = file_verdict(tracker.tracks, c.threshold, c.uncertain_margin, min_track_frames=min(2, n_frames),
-                               labeller=c.label_for)
+        verdict = file_verdict(tracker.tracks, c.label_for, min_track_frames=min(2, n_frames))
         return ScanResult(str(path), info, verdict, tracker.tracks, n_frames, det.id, c.threshold, crops=kept,
                           min_face_px=cfg.min_face_px, detector_config=c, keyframes=keyframes)
 
