@@ -37,7 +37,13 @@ def test_onnx_matches_the_torch_model_it_was_exported_from(det):
     if check is None:
         pytest.skip(f"{det.id} ships no export check")
     logits = det.forward(det.preprocess(golden_crops(det.config.input_size)))
-    assert np.allclose(logits, check["torch_logits"], atol=2e-3)
+    torch_logits = np.asarray(check["torch_logits"])
+    # The seeded noise crop is the same bytes on every machine: the graph must match torch
+    # to float precision on it. The face crops were resampled on the exporting machine,
+    # whose SIMD warpAffine may round a grey level away from the plain path used now
+    # (measured: logits up to 0.005 apart); an export bug moves logits by tenths.
+    assert np.allclose(logits[2], torch_logits[2], atol=2e-3)
+    assert np.allclose(logits[:2], torch_logits[:2], atol=1e-2)
 
 
 def test_config_crop_geometry_is_the_one_the_scan_path_uses(det):
