@@ -31,13 +31,15 @@ def golden_crops(size: int) -> np.ndarray:
 
     sample = Path(__file__).parents[1] / "samples" / "astronaut.jpg"
     img = np.ascontiguousarray(cv2.imread(str(sample))[:, :, ::-1])
-    # OpenCV's SIMD warpAffine rounds differently from one CPU to another (AVX-512 and
-    # AVX2 machines give crops a grey level apart, logits up to 0.07 apart); its plain C
-    # path gives the same crop everywhere, so the check's inputs are built on it.
+    box = crop_box(detect_faces(img).landmarks[0])
+    # OpenCV's SIMD warpAffine rounds differently from one CPU to another (the exporting
+    # machine's crops and this AMD EPYC's were a grey level apart, logits up to 0.07); its
+    # plain C path gives the same crop everywhere, so the check's face crop is made on it.
+    # The switch is process-wide: it is held for the one warp only.
     optimized = cv2.useOptimized()
     cv2.setUseOptimized(False)
     try:
-        face = crop(img, crop_box(detect_faces(img).landmarks[0]), size)
+        face = crop(img, box, size)
     finally:
         cv2.setUseOptimized(optimized)
     noise = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
