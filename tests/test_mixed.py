@@ -51,6 +51,18 @@ def test_a_batch_follows_its_recipe(sources):
     assert not torch.equal(data[1][0], x)
 
 
+def test_smooth_p_smooths_only_the_self_blends(sources):
+    from unswap.train.mixed import MixedBatches, Slot
+
+    slots = [Slot("a_real", 2, False), Slot("a_real", 4, True)]
+    plain = MixedBatches(sources, slots, 160, 16, seed=0, steps_per_epoch=2, strength=0.0, geometry_p=0.0)
+    smooth = MixedBatches(sources, slots, 160, 16, seed=0, steps_per_epoch=2, strength=0.0, geometry_p=0.0,
+                          smooth_p=1.0)
+    (xp, _, _, _), (xs, _, _, _) = plain[0], smooth[0]
+    assert torch.equal(xp[:2], xs[:2])  # the real faces are untouched
+    assert not torch.equal(xp[2:], xs[2:])
+
+
 def test_every_face_of_a_small_source_is_used_before_one_repeats(sources):
     from unswap.train.mixed import MixedBatches, Slot
 

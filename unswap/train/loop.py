@@ -88,7 +88,7 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
         steps_per_epoch = cfg["steps_per_epoch"]
         data = MixedBatches(sources, parse_mix(cfg), size, MASK_STRIDE if mask_weight > 0 else 0, cfg["seed"],
                             steps_per_epoch, cfg.get("large_mask_p", 0.0), cfg.get("augment_strength", 1.0),
-                            cfg.get("geometry_p", 0.5))
+                            cfg.get("geometry_p", 0.5), cfg.get("smooth_p", 0.0))
     else:
         jpegs, lms = load_train_faces(faces_dir, out_dir / "landmarks_train.npz")
         degrade_args = {k: cfg[k] for k in ("downscale_p", "downscale") if k in cfg}

@@ -67,7 +67,8 @@ class MixedBatches(torch.utils.data.Dataset):
     run sees the batches it would have seen."""
 
     def __init__(self, sources: dict[str, Source], slots: list[Slot], size: int, mask_stride: int, seed: int,
-                 steps_per_epoch: int, large_mask_p: float = 0.0, strength: float = 1.0, geometry_p: float = 0.5):
+                 steps_per_epoch: int, large_mask_p: float = 0.0, strength: float = 1.0, geometry_p: float = 0.5,
+                 smooth_p: float = 0.0):
         missing = [s.source for s in slots if s.source not in sources]
         if missing:
             raise ValueError(f"the recipe names sources that are not loaded: {', '.join(sorted(set(missing)))}")
@@ -75,7 +76,7 @@ class MixedBatches(torch.utils.data.Dataset):
             raise ValueError("self-blend slots need a source of real faces with landmarks")
         self.sources, self.slots, self.size, self.stride = sources, slots, size, mask_stride
         self.seed, self.steps, self.large_mask_p = seed, steps_per_epoch, large_mask_p
-        self.strength, self.geometry_p = strength, geometry_p
+        self.strength, self.geometry_p, self.smooth_p = strength, geometry_p, smooth_p
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -101,7 +102,7 @@ class MixedBatches(torch.utils.data.Dataset):
                 mask = np.zeros(im.shape[:2], np.float32)
                 if slot.blend:
                     lm = src.landmarks[idx] * (im.shape[1] / CROP)  # landmarks are in CROP-side pixels
-                    im, mask = self_blend(im, lm, rng, self.large_mask_p)
+                    im, mask = self_blend(im, lm, rng, self.large_mask_p, self.smooth_p)
                 label = 1 if slot.blend else src.label
                 has_mask = slot.blend or src.label == 0
                 if rng.random() < 0.5:
