@@ -67,6 +67,8 @@ def sample_faces(n: int, size: int) -> np.ndarray:
 
 def rebuild(detector_dir: Path, n_faces: int = 512) -> dict:
     cfg = json.loads((detector_dir / "config.json").read_text())
+    if "members" in cfg["training"]:
+        raise SystemExit(f"{detector_dir} is an ensemble; train on from its members' own checkpoints")
     train_cfg = cfg["training"]["config"]
     size = train_cfg["input_size"]
     model = build_model(train_cfg, pretrained=False)

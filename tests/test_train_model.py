@@ -60,3 +60,51 @@ def test_weight_soup_mean_state_averages_weights_and_keeps_batch_counts():
     out = soup.mean_state([a, b])
     assert torch.equal(out["w"], torch.tensor([2.0, 5.0]))
     assert out["n"].item() == 5 and out["n"].dtype == torch.int64
+
+
+def test_ensemble_outputs_the_mean_of_its_members_and_exports_to_one_onnx_graph(tmp_path):
+    import numpy as np
+
+    ort = pytest.importorskip("onnxruntime")
+    from unswap.train.model import Ensemble, build_model
+
+    cfg = {"frozen_blocks": 2, "mask_weight": 0.3}
+    torch.manual_seed(0)
+    a = build_model(cfg, pretrained=False).eval()
+    torch.manual_seed(1)
+    b = build_model(cfg, pretrained=False).eval()
+    ens = Ensemble([a, b]).eval()
+    x = torch.randn(3, 3, 160, 160)
+    with torch.no_grad():
+        (la, ma), (lb, mb), (le, me) = a(x), b(x), ens(x)
+    assert not torch.allclose(la, lb)
+    torch.testing.assert_close(le, (la + lb) / 2)
+    torch.testing.assert_close(me, (ma + mb) / 2)
+    path = tmp_path / "ens.onnx"
+    torch.onnx.export(ens, torch.zeros(1, 3, 160, 160), str(path), input_names=["input"],
+                      output_names=["logit", "region"], dynamic_axes={"input": {0: "batch"}}, opset_version=17,
+                      dynamo=False)
+    logit, region = ort.InferenceSession(str(path)).run(None, {"input": x.numpy()})
+    np.testing.assert_allclose(logit, le.numpy(), atol=1e-4)
+    np.testing.assert_allclose(region, me.numpy(), atol=1e-4)
+    with pytest.raises(ValueError, match="at least two"):
+        Ensemble([a])
+    with pytest.raises(ValueError, match="region head"):
+        Ensemble([a, build_model({"frozen_blocks": 2}, pretrained=False)])
+
+
+def test_export_refuses_an_ensemble_of_runs_with_different_inputs(tmp_path):
+    from unswap.train.export import load_network
+    from unswap.train.model import build_model
+
+    cfg = {"frozen_blocks": 2, "mask_weight": 0.3, "input_size": 160, "mean": [0.5] * 3, "std": [0.25] * 3}
+    paths = []
+    for i, size in enumerate((160, 224)):
+        state = {"model": build_model(cfg, pretrained=False).state_dict(), "step": 7,
+                 "config": {**cfg, "input_size": size}}
+        paths.append(tmp_path / f"run{i}.pt")
+        torch.save(state, paths[-1])
+    with pytest.raises(ValueError, match="input_size differ"):
+        load_network(paths)
+    net, first, training = load_network([paths[0], paths[0]])
+    assert len(training["members"]) == 2 and training["members"][0]["step"] == 7 and first["input_size"] == 160

@@ -105,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
     x = sub.add_parser("export", help="export a checkpoint to ONNX, calibrated on val (needs unswap[train])")
-    x.add_argument("--checkpoint", required=True, type=Path)
+    x.add_argument("--checkpoint", required=True, type=Path, action="append",
+                   help="a run's checkpoint; give it more than once to ship an ensemble (the mean of their outputs)")
     x.add_argument("--out", required=True, type=Path, help="detector folder to write")
     x.add_argument("--name", default="effnetlite0_sbi")
     x.add_argument("--version", dest="tag", default="v1")
@@ -355,9 +356,14 @@ def cmd_export(args) -> int:
         from unswap.train.export import export
     except ImportError:
         raise UserError("export needs the train extra: pip install 'unswap[train]'") from None
-    if not args.checkpoint.is_file():
-        raise UserError(f"{args.checkpoint}: no such checkpoint")
-    cfg = export(args.checkpoint, args.out, _faces_dir(args.faces), args.name, args.tag, args.uncertain_margin)
+    for path in args.checkpoint:
+        if not path.is_file():
+            raise UserError(f"{path}: no such checkpoint")
+    try:
+        checkpoints = args.checkpoint if len(args.checkpoint) > 1 else args.checkpoint[0]
+        cfg = export(checkpoints, args.out, _faces_dir(args.faces), args.name, args.tag, args.uncertain_margin)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     v = cfg["metrics"]["val"]
     print(f"exported {args.out}: val AUC {v['auc']:.4f}, ECE {v['ece_15']:.4f}, threshold {cfg['threshold']:.4f}")
     return EXIT_OK

@@ -15,7 +15,7 @@ from unswap.detectors.base import golden_crops
 from unswap.faces import align
 from unswap.train.data import load_split_inputs
 from unswap.train.loop import _normalizer, predict_logits
-from unswap.train.model import MASK_STRIDE, MaskedNet, build_model
+from unswap.train.model import MASK_STRIDE, Ensemble, MaskedNet, build_model
 
 
 def training_data(cfg: dict) -> str:
@@ -33,17 +33,44 @@ def training_data(cfg: dict) -> str:
     return "each batch: " + "; ".join(parts)
 
 
+INPUT_KEYS = ("input_size", "mean", "std")
+
+
+def load_network(checkpoints: Path | list[Path]) -> tuple[torch.nn.Module, dict, dict]:
+    """(network in eval mode, the first run's config, what the shipped config records of
+    its training). Several checkpoints make an ensemble: one network whose outputs are the
+    mean of theirs; their runs must share input size and normalisation."""
+    paths = [checkpoints] if isinstance(checkpoints, Path) else list(checkpoints)
+    states = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    cfgs = [s["config"] for s in states]
+    for c, p in zip(cfgs[1:], paths[1:]):
+        differ = [k for k in INPUT_KEYS if c[k] != cfgs[0][k]]
+        if differ:
+            raise ValueError(f"{p}: its {', '.join(differ)} differ from {paths[0]}'s; an ensemble needs one input")
+    nets = []
+    for s in states:
+        net = build_model(s["config"], pretrained=False)
+        net.load_state_dict(s["model"])
+        nets.append(net)
+    records = [{"config": s["config"], "step": s["step"], "data": training_data(s["config"])} for s in states]
+    if len(nets) == 1:
+        return nets[0].eval(), cfgs[0], records[0]
+    return Ensemble(nets).eval(), cfgs[0], {"ensemble": "mean of the members' logits and region logits",
+                                           "members": records}
+
+
 def export(
-    checkpoint: Path, out: Path, faces_dir: Path, name: str, version: str, uncertain_margin: float = 0.0
+    checkpoint: Path | list[Path], out: Path, faces_dir: Path, name: str, version: str, uncertain_margin: float = 0.0
 ) -> dict:
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    cfg = state["config"]
-    model = build_model(cfg, pretrained=False)
-    model.load_state_dict(state["model"])
-    model.eval()
+    model, cfg, training = load_network(checkpoint)
+    masked = isinstance(model, MaskedNet) or (isinstance(model, Ensemble) and isinstance(model.members[0], MaskedNet))
+    arch = cfg.get("arch", "efficientnet-lite0") + ("+region" if masked else "")
+    if isinstance(model, Ensemble):
+        arch = f"ensemble of {len(model.members)}: " + ", ".join(
+            m["config"].get("arch", "efficientnet-lite0") + ("+region" if masked else "") for m in training["members"])
     out.mkdir(parents=True, exist_ok=True)
     size = cfg["input_size"]
-    outputs = ["logit", "region"] if isinstance(model, MaskedNet) else ["logit"]
+    outputs = ["logit", "region"] if masked else ["logit"]
     torch.onnx.export(
         model, torch.zeros(1, 3, size, size), str(out / "model.onnx"), input_names=["input"],
         output_names=outputs, dynamic_axes={"input": {0: "batch"}, **{o: {0: "batch"} for o in outputs}},
@@ -58,9 +85,9 @@ def export(
     config = {
         "name": name,
         "version": version,
-        "arch": cfg.get("arch", "efficientnet-lite0") + ("+region" if isinstance(model, MaskedNet) else ""),
+        "arch": arch,
         "region": {"stride": MASK_STRIDE, "side": size // MASK_STRIDE, "meaning": "p(cell was blended in), trained on self-blend masks"}
-        if isinstance(model, MaskedNet) else None,
+        if masked else None,
         "input_size": size,
         "mean": cfg["mean"],
         "std": cfg["std"],
@@ -69,7 +96,7 @@ def export(
         "threshold": calibrated["threshold"],
         "threshold_rule": calibrated["threshold_rule"],
         "uncertain_margin": uncertain_margin,
-        "training": {"config": cfg, "step": state["step"], "data": training_data(cfg)},
+        "training": training,
         "metrics": calibrated["metrics"],
         "export_check": {"inputs": "unswap.detectors.base.golden_crops", "torch_logits": golden_logits.tolist()},
         "license": "weights trained on DFDC data: research and non-commercial use only",

@@ -98,6 +98,25 @@ def build_model(cfg: dict, pretrained: bool = True) -> torch.nn.Module:
     return MaskedNet(backbone) if cfg.get("mask_weight", 0) > 0 else backbone
 
 
+class Ensemble(torch.nn.Module):
+    """Several trained networks run as one: the mean of their logits, and of their region
+    logits when they have a region head. Members must take the same input."""
+
+    def __init__(self, members: list[torch.nn.Module]):
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError("an ensemble needs at least two members")
+        if len({isinstance(m, MaskedNet) for m in members}) != 1:
+            raise ValueError("ensemble members must all have a region head, or none")
+        self.members = torch.nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor):
+        outs = [m(x) for m in self.members]
+        if isinstance(outs[0], tuple):
+            return tuple(torch.stack(parts).mean(0) for parts in zip(*outs))
+        return torch.stack([o.view(-1) for o in outs]).mean(0)
+
+
 def backbone_of(model: torch.nn.Module) -> torch.nn.Module:
     return model.backbone if isinstance(model, MaskedNet) else model
 
