@@ -71,8 +71,7 @@ def main() -> None:
         mean = {k: np.mean([per_model[i][k] for i in combo], axis=0) for k in per_model[0]}
         v = mean["val"]
         cut = float(np.quantile(v[val_y == 0], 0.95))
-        by_crops = {id(sets[name][1]): mean[name] for name in sets}  # report() hands back each set's crops
-        cross = monitor.report(lambda xs: by_crops[id(xs)], sets, cut)
+        cross = monitor.report_scores(mean, sets, cut)
         row = {"checkpoints": " + ".join(names[i] for i in combo), "flip": args.flip,
                "val_auc": round(roc_auc(val_y, v), 4)}
         for k, r in cross.items():

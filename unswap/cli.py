@@ -360,8 +360,7 @@ def cmd_export(args) -> int:
         if not path.is_file():
             raise UserError(f"{path}: no such checkpoint")
     try:
-        checkpoints = args.checkpoint if len(args.checkpoint) > 1 else args.checkpoint[0]
-        cfg = export(checkpoints, args.out, _faces_dir(args.faces), args.name, args.tag, args.uncertain_margin)
+        cfg = export(args.checkpoint, args.out, _faces_dir(args.faces), args.name, args.tag, args.uncertain_margin)
     except ValueError as e:
         raise UserError(str(e)) from None
     v = cfg["metrics"]["val"]

@@ -63,11 +63,12 @@ def export(
     checkpoint: Path | list[Path], out: Path, faces_dir: Path, name: str, version: str, uncertain_margin: float = 0.0
 ) -> dict:
     model, cfg, training = load_network(checkpoint)
-    masked = isinstance(model, MaskedNet) or (isinstance(model, Ensemble) and isinstance(model.members[0], MaskedNet))
-    arch = cfg.get("arch", "efficientnet-lite0") + ("+region" if masked else "")
-    if isinstance(model, Ensemble):
-        arch = f"ensemble of {len(model.members)}: " + ", ".join(
-            m["config"].get("arch", "efficientnet-lite0") + ("+region" if masked else "") for m in training["members"])
+    members = training.get("members", [training])
+    # an ensemble's members all have a region head or none (Ensemble checks)
+    masked = isinstance(model.members[0] if isinstance(model, Ensemble) else model, MaskedNet)
+    arch = ", ".join(m["config"].get("arch", "efficientnet-lite0") + ("+region" if masked else "") for m in members)
+    if len(members) > 1:
+        arch = f"ensemble of {len(members)}: {arch}"
     out.mkdir(parents=True, exist_ok=True)
     size = cfg["input_size"]
     outputs = ["logit", "region"] if masked else ["logit"]

@@ -74,9 +74,14 @@ def file_scores(p: np.ndarray, n_files: int, file_idx: np.ndarray, track: np.nda
 def report(score_faces, sets: dict, real_cut: float) -> dict:
     """AUC per set with two classes, and for every set the share of real files scoring at
     or above ``real_cut`` (a cut taken from val's real faces)."""
+    return report_scores({name: score_faces(x) for name, (_, x, _, _) in sets.items()}, sets, real_cut)
+
+
+def report_scores(face_scores: dict[str, np.ndarray], sets: dict, real_cut: float) -> dict:
+    """``report`` from per-face scores already computed, one array per set."""
     res = {}
-    for name, (y, x, fi, ti) in sets.items():
-        s = file_scores(score_faces(x), len(y), fi, ti)
+    for name, (y, _, fi, ti) in sets.items():
+        s = file_scores(face_scores[name], len(y), fi, ti)
         ok = ~np.isnan(s)
         r = {"files": len(y), "no_face": int((~ok).sum())}
         if len(set(y[ok].tolist())) == 2:
