@@ -128,3 +128,22 @@ def test_detection_releases_the_gil_so_decoding_goes_on(sample_rgb):
         sys.setswitchinterval(old)
         thread.join()
     assert min(progress) > 0, progress
+
+
+def test_wider_file_crops_hold_the_same_faces_on_the_same_centre():
+    import cv2
+
+    from conftest import SAMPLE
+    from unswap.faces.align import SIDE_PER_SCALE
+    from unswap.train.sources import file_crops
+
+    scan = file_crops(SAMPLE, 160)
+    wide = file_crops(SAMPLE, 320, side_per_scale=2 * SIDE_PER_SCALE)
+    assert len(scan) == len(wide) == 1
+    (_, face, lm), (_, ctx, lm_wide) = scan[0], wide[0]
+    # the middle half of the wide crop is the scan's crop at the same scale
+    middle = ctx[80:240, 80:240]
+    assert np.abs(middle.astype(int) - face.astype(int)).mean() < 4
+    np.testing.assert_allclose(lm_wide - 80, lm, atol=1.0)
+    # and it holds more than the face: the corners differ from the scan crop's edges
+    assert np.abs(cv2.resize(ctx, (160, 160)).astype(int) - face.astype(int)).mean() > 10

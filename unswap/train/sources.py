@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unswap.faces.align import crop, crop_box
+from unswap.faces.align import SIDE_PER_SCALE, crop, crop_box
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
 from unswap.media import MediaError, frames, probe
@@ -21,9 +21,14 @@ from unswap.mediasets import LabelledFile
 CROP = 224  # the side of the shared training crops
 
 
-def file_crops(path: Path, size: int = CROP, sample_fps: float = 2.0, min_face_px: float = 24.0):
+def file_crops(
+    path: Path, size: int = CROP, sample_fps: float = 2.0, min_face_px: float = 24.0,
+    side_per_scale: float = SIDE_PER_SCALE,
+):
     """Face crops of a file as a scan takes them: a list of (track id, (size, size, 3)
-    uint8 RGB crop, (5, 2) landmarks in crop pixels). Empty when no face is found."""
+    uint8 RGB crop, (5, 2) landmarks in crop pixels). Empty when no face is found.
+    A larger ``side_per_scale`` than the scan's takes the face with more of its
+    surroundings, on the same centre."""
     info = probe(path)
     tracker, out = FaceTracker(), []
     for frame in frames(path, info, sample_fps=sample_fps):
@@ -32,7 +37,7 @@ def file_crops(path: Path, size: int = CROP, sample_fps: float = 2.0, min_face_p
             faces = faces[(faces.boxes[:, 2] - faces.boxes[:, 0]) >= min_face_px]
         ids = tracker.update(frame.index, frame.t, faces)
         for tid, lm in zip(ids, faces.landmarks):
-            box = crop_box(lm)
+            box = crop_box(lm, side_per_scale)
             scale = size / (box[2] - box[0])
             out.append((tid, crop(frame.image, box, size), ((lm - box[:2]) * scale).astype(np.float32)))
     return out
