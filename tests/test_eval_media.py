@@ -81,6 +81,17 @@ def test_bad_labels_files_are_one_line(tmp_path, capsys, rows, message):
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
+def test_by_a_column_the_labels_lack_is_one_line_and_by_method_is_reported_once(tmp_path, capsys):
+    shutil.copy(SAMPLE, tmp_path / "a.jpg")
+    labels = _write_labels(tmp_path, [("a.jpg", "real", "camera", "x")])
+    code, _, err = run(capsys, "eval", "--media", str(labels), "--by", "age")
+    assert code == 2 and "no column 'age' to report by" in err and "race" in err
+    assert len(err.strip().splitlines()) == 1
+    code, out, _ = run(capsys, "eval", "--media", str(labels), "--by", "method", "--json")
+    res = json.loads(out.splitlines()[0])
+    assert code == 0 and set(res["by_method"]) == {"camera"} and res["by_group"] == {}
+
+
 def test_labels_file_missing_or_without_columns(tmp_path, capsys):
     code, _, err = run(capsys, "eval", "--media", str(tmp_path / "none.csv"))
     assert code == 2 and "no such labels file" in err

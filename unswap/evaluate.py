@@ -113,7 +113,14 @@ def evaluate_media(
     """
     from unswap.mediasets import fairface_holdout, read_labels
 
+    from unswap.mediasets import MediaSetError
+
     files = read_labels(labels_csv)
+    if by is not None and by != "method" and files and all(by not in f.extra for f in files):
+        columns = ", ".join(["path", "label", "method", *files[0].extra])
+        raise MediaSetError(f"{labels_csv}: no column {by!r} to report by (its columns: {columns})")
+    if by == "method":  # per method is always reported
+        by = None
     if holdout:
         files = fairface_holdout(files)[1]
     rows = scan_labelled(scanner, files, by, progress)
