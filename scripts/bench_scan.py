@@ -4,8 +4,11 @@ For each 1080p clip in $UNSWAP_DATA/videos/dfdc: the wall time of `unswap scan -
 as a fresh process (start-up, model load, decode, detect, score) over the time PyAV
 needs to decode every frame once in-process (no colour conversion); median of --runs.
 Then the detector's throughput: faces cropped, preprocessed and scored per second.
+``--compare A B ...`` times only the throughput of the named detectors, in turns (one
+batch of 256 faces each per round), so that a busy or slow host slows them alike.
 
     python scripts/bench_scan.py --runs 3
+    python scripts/bench_scan.py --compare effnetlite0_mixed.v4 effnetlite0_mixed.v5 --rounds 3
 """
 
 from __future__ import annotations
@@ -44,23 +47,48 @@ def scan_process(path: Path) -> float:
     return time.perf_counter() - t
 
 
-def faces_per_second(n: int = 256) -> float:
+def face_batch() -> tuple[np.ndarray, np.ndarray]:
+    """The bundled sample and its face's landmarks, 32 times (one scoring batch)."""
     import cv2
 
-    det = create_detector()
     img = np.ascontiguousarray(cv2.imread(str(Path(__file__).parents[1] / "unswap/samples/astronaut.jpg"))[:, :, ::-1])
-    lm = np.repeat(detect_faces(img).landmarks[:1], 32, axis=0)
-    det.score(det.crop_faces(img, lm))  # warm-up
+    return img, np.repeat(detect_faces(img).landmarks[:1], 32, axis=0)
+
+
+def faces_per_second(det=None, n: int = 256, warm: bool = False) -> float:
+    det = det or create_detector()
+    img, lm = face_batch()
+    if not warm:
+        det.score(det.crop_faces(img, lm))
     t = time.perf_counter()
     for _ in range(n // 32):
         det.score(det.crop_faces(img, lm))
     return n / (time.perf_counter() - t)
 
 
+def compare(names: list[str], rounds: int) -> None:
+    dets = {n: create_detector(n) for n in names}
+    img, lm = face_batch()
+    for d in dets.values():
+        d.score(d.crop_faces(img, lm))  # warm-up
+    rates = {n: [] for n in names}
+    for r in range(rounds):
+        for n, d in dets.items():
+            rates[n].append(faces_per_second(d, warm=True))
+        print(f"round {r}: " + ", ".join(f"{n} {rates[n][-1]:.0f}" for n in names) + " faces/s", flush=True)
+    for n in names:
+        print(f"{n}: median {statistics.median(rates[n]):.0f} faces/s, range {min(rates[n]):.0f}-{max(rates[n]):.0f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--compare", nargs="+", metavar="DETECTOR", help="only time these detectors' throughput, in turns")
+    ap.add_argument("--rounds", type=int, default=3, help="with --compare: rounds of 256 faces each")
     args = ap.parse_args()
+    if args.compare:
+        compare(args.compare, args.rounds)
+        return
     clips = sorted((shared_data_dir() / "videos" / "dfdc").glob("*.mp4"))
     if not clips:
         sys.exit(f"no clips under {shared_data_dir() / 'videos' / 'dfdc'} (set UNSWAP_DATA)")

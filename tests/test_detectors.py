@@ -93,3 +93,44 @@ def test_a_variant_sharing_weights_finds_them():
     v3 = create_detector("effnetlite0_sbi.v3")
     assert v3.config.flip_tta and (v3.folder / v3.config.model_file).resolve() == (
         create_detector("effnetlite0_sbi.v2").folder / "model.onnx").resolve()
+
+
+def test_a_size_variant_runs_its_base_graph_on_larger_crops():
+    """effnetlite0_mixed.v5 is v4's ONNX file run once on 192x192 crops: the graph takes
+    either size, and its region map grows with the input (12x12 cells of 16 px)."""
+    v4, v5 = create_detector("effnetlite0_mixed.v4"), create_detector("effnetlite0_mixed.v5")
+    assert (v5.folder / v5.config.model_file).resolve() == (v4.folder / "model.onnx").resolve()
+    assert (v4.config.input_size, v4.config.flip_tta) == (160, True)
+    assert (v5.config.input_size, v5.config.flip_tta) == (192, False)
+    _, maps4 = v4.score_regions(golden_crops(160))
+    _, maps5 = v5.score_regions(golden_crops(192))
+    assert maps4.shape == (3, 10, 10) and maps5.shape == (3, 12, 12)
+
+
+def test_freeing_a_graphs_spatial_size_leaves_its_outputs_as_they_were(tmp_path):
+    """scripts/derive_variant.py frees a fixed-size graph's height and width in place: the
+    same weights then run at another size, and at the old one give the same bytes."""
+    import importlib.util
+    import shutil
+
+    pytest.importorskip("onnx")
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("derive_variant", REPO / "scripts" / "derive_variant.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    v1 = create_detector("effnetlite0_sbi.v1")  # exported for 160x160 only
+    folder = tmp_path / "v1"
+    shutil.copytree(v1.folder, folder)
+    from unswap.detectors.effnet_onnx import OnnxDetector
+
+    fixed = OnnxDetector(folder)
+    g160 = fixed.preprocess(golden_crops(160))
+    before = fixed.forward(g160)
+    with pytest.raises(Exception):
+        fixed.forward(fixed.preprocess(golden_crops(192)))
+    assert mod.free_spatial_dims(folder / "model.onnx")
+    assert not mod.free_spatial_dims(folder / "model.onnx")  # already free
+    freed = OnnxDetector(folder)
+    assert np.array_equal(freed.forward(g160), before)
+    assert freed.forward(freed.preprocess(golden_crops(192))).shape == (3,)

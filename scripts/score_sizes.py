@@ -1,0 +1,72 @@
+"""Score a shipped detector's weights at several input sizes, with and without the
+test-time flip, on `val` and the cross-domain dev sets (and the FairFace hold-out and the
+shared clips), as a training run's monitor does: each set's faces cut once by the scan's
+crop function at the cache's size, then resized to each size. Reads `val` and the monitor
+sets only, never `test`.
+
+    python scripts/score_sizes.py --detector effnetlite0_mixed.v4 --sizes 160 176 192 208 224 \\
+        --monitor-cache runs/monitor_224.npz
+
+The graph must take any input size (``scripts/derive_variant.py`` frees a fixed one).
+Columns: cost (network compute per face against one pass at 160), `val` frame AUC, FF++ and
+inswapper file AUC, the FairFace hold-out's share at or above `val`'s 95% real cut, the
+shared DFDC clips' file AUC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from unswap.detectors import create_detector
+from unswap.faces.align import resize_crop
+from unswap.facesets import iter_split
+from unswap.metrics import roc_auc
+from unswap.paths import shared_data_dir
+from unswap.train import monitor
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--detector", default="effnetlite0_mixed.v4")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[160, 176, 192, 208, 224])
+    ap.add_argument("--monitor-cache", type=Path, required=True,
+                    help="monitor_SIZE.npz of a run, or a path to build it at (takes about 10 min)")
+    ap.add_argument("--cache-size", type=int, default=224, help="crop size when building the cache")
+    args = ap.parse_args()
+    data = shared_data_dir()
+    det = create_detector(args.detector)
+    sets = monitor.build(data, args.monitor_cache, args.cache_size)
+    val = [(int(s.label == "fake"), s.decode()) for s in iter_split(data / "faces", "val")]
+    val_y = np.array([y for y, _ in val])
+    base = det.config
+    print("size | flip | cost | val AUC | FF++ AUC | inswapper AUC | FairFace >= val cut | clips AUC")
+    print("---|---|---|---|---|---|---|---")
+    for size in args.sizes:
+        det.config = dataclasses.replace(base, input_size=size, flip_tta=False)
+
+        def logits(crops) -> tuple[np.ndarray, np.ndarray]:
+            x = np.stack([resize_crop(c, size) for c in crops])
+            return det.raw(x, 64)[0], det.raw(np.ascontiguousarray(x[:, :, ::-1]), 64)[0]
+
+        plain, mirrored = {}, {}
+        plain["val"], mirrored["val"] = logits([c for _, c in val])
+        for name, (_, x, _, _) in sets.items():
+            plain[name], mirrored[name] = logits(list(x))
+        for flip in (False, True):
+            z = {k: (v + mirrored[k]) / 2 if flip else v for k, v in plain.items()}
+            cut = float(np.quantile(z["val"][val_y == 0], 0.95))
+            r = monitor.report_scores({k: z[k] for k in sets}, sets, cut)
+            cost = (size / 160) ** 2 * (2 if flip else 1)
+            cells = [f"{roc_auc(val_y, z['val']):.3f}", f"{r['ffpp'].get('auc', float('nan')):.3f}",
+                     f"{r['inswapper'].get('auc', float('nan')):.3f}",
+                     f"{100 * r['fairface_holdout'].get('fpr_at_cut', float('nan')):.1f}%",
+                     f"{r['videos'].get('auc', float('nan')):.3f}" if "videos" in r else "-"]
+            print(f"{size} | {'yes' if flip else 'no'} | {cost:.2f} | " + " | ".join(cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
