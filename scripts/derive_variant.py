@@ -8,16 +8,17 @@ threshold are fitted on the variant's own logits. Only ``val`` is read.
   (two network passes a face), or run it once.
 - ``--input-size N``: run the network on N x N crops of the same face region (the crop
   geometry does not change, only how many pixels cover it). EfficientNet-Lite ends in a
-  global pool, so its weights take any input size whose TF "same" padding matches the
-  training size's at every stride (checked here on the graph's own Pad nodes: the
-  variant's logits must match the torch network's). A graph exported for one fixed size
+  global pool, so its weights take any input size; the graph's Pad nodes hold the
+  training size's padding, so with ``--checkpoint`` the variant's logits on the golden
+  crops must match the torch network's at the new size (they become its export check;
+  without it the variant ships no export check). A graph exported for one fixed size
   has its height and width made free first (``onnx`` needed, the ``train`` extra): only
   the shape annotations change, and the base detector's outputs stay bit for bit.
 
     python scripts/derive_variant.py --base effnetlite0_sbi.v2 --version v3 --flip \\
         --out unswap/detectors/weights/effnetlite0_sbi.v3
     python scripts/derive_variant.py --base effnetlite0_mixed.v4 --version v5 --no-flip \\
-        --input-size 224 --checkpoint runs/v4_init.pt --out unswap/detectors/weights/effnetlite0_mixed.v5
+        --input-size 192 --checkpoint runs/v4_init.pt --out unswap/detectors/weights/effnetlite0_mixed.v5
 """
 
 from __future__ import annotations
@@ -89,28 +90,26 @@ def main() -> None:
     det = OnnxDetector(Path(args.base)) if Path(args.base).is_dir() else create_detector(args.base)
     base_config = json.loads((det.folder / "config.json").read_text())
     size = args.input_size or det.config.input_size
+    resized = size != det.config.input_size
     config = {**base_config, "version": args.version}
-    if size != det.config.input_size:
+    hows = []
+    if resized:
         if free_spatial_dims(det.folder / det.config.model_file):
             det = OnnxDetector(det.folder)  # reload the freed graph
+        hows.append(f"the base's weights run at {size}x{size} instead of {det.config.input_size}")
         config["input_size"] = size
         if config.get("region"):
             config["region"] = {**config["region"], "side": size // config["region"]["stride"]}
-        check = {"inputs": "unswap.detectors.base.golden_crops"}
-        if args.checkpoint:
-            check["torch_logits"] = torch_logits(args.checkpoint, size)
-        config["export_check"] = check
+        config.pop("export_check", None)  # the base's was taken at its own size
     det.config = dataclasses.replace(det.config, flip_tta=args.flip, input_size=size)
-    if "torch_logits" in config.get("export_check", {}):
-        got = det.forward(det.preprocess(golden_crops(size)))
-        gap = float(np.abs(got - np.asarray(config["export_check"]["torch_logits"])).max())
+    if resized and args.checkpoint:
+        expected = torch_logits(args.checkpoint, size)
+        gap = float(np.abs(det.forward(det.preprocess(golden_crops(size))) - np.asarray(expected)).max())
         if gap > 1e-2:
             raise SystemExit(f"the graph at {size} px is {gap:.3f} from the torch network: its padding differs")
+        config["export_check"] = {"inputs": "unswap.detectors.base.golden_crops", "torch_logits": expected}
     _, labels, logits = split_logits(det, args.faces or shared_data_dir() / "faces", "val")
     args.out.mkdir(parents=True, exist_ok=True)
-    hows = []
-    if size != base_config["input_size"]:
-        hows.append(f"the base's weights run at {size}x{size} instead of {base_config['input_size']}")
     hows.append("mean of the raw outputs of the crop and its mirror image" if args.flip else "one pass, no mirror image")
     config.update({
         "model": os.path.relpath(det.folder / det.config.model_file, args.out),

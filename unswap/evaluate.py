@@ -111,12 +111,10 @@ def evaluate_media(
     ``method`` and per column ``by``. Files with no face and files that fail are counted,
     not scored. ``holdout`` keeps only the FairFace photos training leaves out.
     """
-    from unswap.mediasets import fairface_holdout, read_labels
+    from unswap.mediasets import MediaSetError, fairface_holdout, read_labels
 
-    from unswap.mediasets import MediaSetError
-
-    files = read_labels(labels_csv)
-    if by is not None and by != "method" and files and all(by not in f.extra for f in files):
+    files = read_labels(labels_csv)  # never empty: it raises on a file with no rows
+    if by is not None and by != "method" and all(by not in f.extra for f in files):
         columns = ", ".join(["path", "label", "method", *files[0].extra])
         raise MediaSetError(f"{labels_csv}: no column {by!r} to report by (its columns: {columns})")
     if by == "method":  # per method is always reported
