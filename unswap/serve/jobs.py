@@ -230,6 +230,9 @@ def _run_job(store: JobStore, detectors: dict, job: sqlite3.Row, keep_media: boo
         if not store.progress(job_id, done, expected):
             raise _Deleted
 
+    # The outcome is recorded only once the upload is gone (unless kept): a client that
+    # sees a job finished must find no trace of its media left on disk.
+    finished = failed = None
     try:
         cfg = ScanConfig(keep_crops=3, **opts)
         if cfg.detector not in detectors:
@@ -239,17 +242,21 @@ def _run_job(store: JobStore, detectors: dict, job: sqlite3.Row, keep_media: boo
         # the upload's name stands for the file in what the user reads; the server's own
         # path for it is no business of theirs
         result.path = inputs.hashes.path = name
-        store.finish(job_id, to_dict(result), render_html(result, inputs))
+        finished = (to_dict(result), render_html(result, inputs))
     except _Deleted:
         pass
     except MediaError as e:
-        store.fail(job_id, f"not usable media: {e}")
+        failed = f"not usable media: {e}"
     except Exception as e:  # a bug: keep the service up, say so in the job
         _log.exception("scan of job %s failed", job_id)
-        store.fail(job_id, f"internal error: {type(e).__name__}: {e}")
+        failed = f"internal error: {type(e).__name__}: {e}"
     finally:
         if not keep_media:
             path.unlink(missing_ok=True)
+    if finished is not None:
+        store.finish(job_id, *finished)
+    elif failed is not None:
+        store.fail(job_id, failed)
 
 
 @dataclass
