@@ -4,7 +4,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
 
-@pytest.mark.parametrize("arch, tap", [(None, 10), ("efficientnet-lite1", 14)])
+@pytest.mark.parametrize("arch, tap", [(None, 10), ("efficientnet-lite1", 14), ("efficientnet-lite2", 14)])
 def test_mask_head_model_gives_the_plain_networks_logit_and_a_stride_16_map(arch, tap):
     from unswap.train.model import MaskedNet, build_model
 
