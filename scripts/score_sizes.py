@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from unswap.detectors import create_detector
+from unswap.detectors.effnet_onnx import OnnxDetector
 from unswap.faces.align import resize_crop
 from unswap.facesets import iter_split
 from unswap.metrics import roc_auc
@@ -31,14 +32,15 @@ from unswap.train import monitor
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--detector", default="effnetlite0_mixed.v4")
+    ap.add_argument("--detector", default="effnetlite0_mixed.v4",
+                    help="a registered detector, or a folder `unswap export` wrote")
     ap.add_argument("--sizes", type=int, nargs="+", default=[160, 176, 192, 208, 224])
     ap.add_argument("--monitor-cache", type=Path, required=True,
                     help="monitor_SIZE.npz of a run, or a path to build it at (takes about 10 min)")
     ap.add_argument("--cache-size", type=int, default=224, help="crop size when building the cache")
     args = ap.parse_args()
     data = shared_data_dir()
-    det = create_detector(args.detector)
+    det = OnnxDetector(Path(args.detector)) if Path(args.detector).is_dir() else create_detector(args.detector)
     sets = monitor.build(data, args.monitor_cache, args.cache_size)
     val = [(int(s.label == "fake"), s.decode()) for s in iter_split(data / "faces", "val")]
     val_y = np.array([y for y, _ in val])
