@@ -7,7 +7,8 @@ sets only, never `test`.
     python scripts/score_sizes.py --detector effnetlite0_mixed.v4 --sizes 160 176 192 208 224 \\
         --monitor-cache runs/monitor_224.npz
 
-The graph must take any input size (``scripts/derive_variant.py`` frees a fixed one).
+A graph exported at a fixed input size is scored through a copy whose height and width are
+freed (``derive_variant.free_spatial_dims``); the folder itself is left as it is.
 Columns: cost (network compute per face against one pass at 160), `val` frame AUC, FF++ and
 inswapper file AUC, the FairFace hold-out's share at or above `val`'s 95% real cut, the
 shared DFDC clips' file AUC.
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,23 @@ from unswap.facesets import iter_split
 from unswap.metrics import roc_auc
 from unswap.paths import shared_data_dir
 from unswap.train import monitor
+
+from derive_variant import free_spatial_dims  # scripts/ is on the path when run as a script
+
+
+def any_size(det: OnnxDetector, scratch: Path) -> OnnxDetector:
+    """``det`` itself when its graph takes any input size, else the same weights from a copy
+    in ``scratch`` with the height and width freed."""
+    if not any(isinstance(d, int) for d in det.session.get_inputs()[0].shape[2:]):
+        return det
+    copy = scratch / det.folder.name
+    copy.mkdir()
+    shutil.copy(det.folder / "config.json", copy / "config.json")
+    shutil.copy(det.folder / det.config.model_file, copy / "model.onnx")
+    config = (copy / "config.json").read_text()
+    (copy / "config.json").write_text(config.replace(f'"{det.config.model_file}"', '"model.onnx"'))
+    free_spatial_dims(copy / "model.onnx")
+    return OnnxDetector(copy)
 
 
 def main() -> None:
@@ -41,6 +61,8 @@ def main() -> None:
     args = ap.parse_args()
     data = shared_data_dir()
     det = OnnxDetector(Path(args.detector)) if Path(args.detector).is_dir() else create_detector(args.detector)
+    scratch = tempfile.TemporaryDirectory()
+    det = any_size(det, Path(scratch.name))
     sets = monitor.build(data, args.monitor_cache, args.cache_size)
     val = [(int(s.label == "fake"), s.decode()) for s in iter_split(data / "faces", "val")]
     val_y = np.array([y for y, _ in val])
