@@ -110,9 +110,12 @@ class MediaHashes:
     bits: np.ndarray
 
     def __post_init__(self) -> None:
-        self.index = np.asarray(self.index, np.int64).reshape(-1)
+        try:
+            self.index = np.asarray(self.index, np.int64).reshape(-1)
+            self.quality = np.asarray(self.quality, np.int64).reshape(-1)
+        except OverflowError:  # a read-back file's frame number past int64
+            raise ValueError("a frame index or quality does not fit in 64 bits") from None
         self.t = np.asarray(self.t, np.float64).reshape(-1)
-        self.quality = np.asarray(self.quality, np.int64).reshape(-1)
         self.bits = np.asarray(self.bits, np.uint8).reshape(-1, _BYTES)
         if not (len(self.index) == len(self.t) == len(self.quality) == len(self.bits)):
             raise ValueError("index, t, quality and bits differ in length")
