@@ -103,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, type=Path, help="run folder: logs and checkpoints (resumes)")
     t.add_argument("--faces", type=Path, default=None, help="face-crop set (default: $UNSWAP_DATA/faces)")
     t.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    t.add_argument("--pack", type=Path, default=None,
+                   help="train a mixed recipe from a pack (scripts/make_pack.py) instead of the data folders; "
+                        "val is then scored only when the face-crop set is there too")
+    t.add_argument("--time-budget-s", type=_positive_float, default=None,
+                   help="fit a fresh run's epochs to this many seconds (step rate measured early; logged)")
 
     x = sub.add_parser("export", help="export a checkpoint to ONNX, calibrated on val (needs unswap[train])")
     x.add_argument("--checkpoint", required=True, type=Path, action="append",
@@ -346,7 +351,22 @@ def cmd_train(args) -> int:
         raise UserError("training needs the train extra: pip install 'unswap[train]'") from None
     if not args.config.is_file():
         raise UserError(f"{args.config}: no such config file")
-    best = train(args.config, args.out, _faces_dir(args.faces), args.device, data_dir=_faces_dir(args.faces).parent)
+    if args.pack is not None:
+        from unswap.paths import shared_data_dir
+
+        if not args.pack.is_file():
+            raise UserError(f"{args.pack}: no such pack")
+        faces = args.faces or shared_data_dir() / "faces"
+        faces = faces if faces.is_dir() else None
+        data_dir = None if faces is None else faces.parent
+    else:
+        faces = _faces_dir(args.faces)
+        data_dir = faces.parent
+    try:
+        best = train(args.config, args.out, faces, args.device, data_dir=data_dir, pack=args.pack,
+                     time_budget_s=args.time_budget_s)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     print(f"best checkpoint: {best}")
     return EXIT_OK
 

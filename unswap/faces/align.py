@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+CROP = 224  # the side of the shared training crops (landmarks of training faces are in its pixels)
+
 # Crop side = SIDE_PER_SCALE * face scale, where face scale is the mean of the eye
 # distance and the eye-to-mouth distance. The crop centre lies CENTER_BELOW face scales
 # below the midpoint of the eye centre and the mouth centre.

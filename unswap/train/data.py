@@ -9,7 +9,6 @@ import torch
 
 from unswap.faces.align import resize_crop
 from unswap.facesets import iter_split
-from unswap.train.landmarks import crop_landmarks
 from unswap.train.sbi import degrade, frequency_jitter, self_blend
 
 
@@ -19,6 +18,8 @@ def load_train_faces(faces_dir: Path, cache: Path) -> tuple[list[bytes], np.ndar
     Landmarks are found once and cached in ``cache`` (an .npz keyed by sample key);
     faces YuNet misses get the mean layout of the rest.
     """
+    from unswap.train.landmarks import crop_landmarks  # face detection: not needed with a pack
+
     samples = [s for s in iter_split(faces_dir, "train") if s.label == "real"]
     keys = [s.key for s in samples]
     if cache.is_file():

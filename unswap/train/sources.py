@@ -12,13 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unswap.faces.align import SIDE_PER_SCALE, crop, crop_box
+from unswap.faces.align import CROP, SIDE_PER_SCALE, crop, crop_box
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
 from unswap.media import MediaError, frames, probe
 from unswap.mediasets import LabelledFile
-
-CROP = 224  # the side of the shared training crops
 
 
 def file_crops(
