@@ -123,7 +123,7 @@ def test_usage_errors_exit_2(capsys):
 
 def test_detectors_lists_the_default(capsys):
     code, out, _ = run(capsys, "detectors")
-    assert code == 0 and "effnetlite0_mixed.v5  (default)" in out and "effnetlite0_mixed.v4" in out and "effnetlite0_sbi.v3" in out and "effnetlite0_sbi.v1" in out
+    assert code == 0 and "effnetlite0_mixed.v6  (default)" in out and "effnetlite0_mixed.v5" in out and "effnetlite0_mixed.v4" in out and "effnetlite0_sbi.v3" in out and "effnetlite0_sbi.v1" in out
 
 
 def _face_set(root: Path, samples: list[tuple[str, str, bytes]], split: str = "mini") -> Path:

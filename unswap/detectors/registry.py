@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from unswap.detectors.base import Detector
 
-DEFAULT_DETECTOR = "effnetlite0_mixed.v5"
+DEFAULT_DETECTOR = "effnetlite0_mixed.v6"
 
 _FACTORIES: dict[str, Callable[..., Detector]] = {}
 

@@ -3,7 +3,7 @@ not the scan's own dependencies (a lent GPU machine has no PyAV, YuNet or C2PA r
 It takes what ``unswap train`` takes; with ``--pack`` it needs no data folder:
 
     python -m unswap.train --config configs/mixed_effnetlite0_176_gpu.toml --pack runs/gpu/pack_176.npz \\
-        --out runs/gpu_176 --time-budget-s 420
+        --out runs/gpu_176 --time-budget-s 430
 """
 
 from __future__ import annotations
