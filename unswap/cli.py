@@ -367,7 +367,7 @@ def cmd_train(args) -> int:
                      time_budget_s=args.time_budget_s)
     except ValueError as e:
         raise UserError(str(e)) from None
-    print(f"best checkpoint: {best}")
+    print(f"{'best' if best.name == 'best.pt' else 'last (no val to choose by)'} checkpoint: {best}")
     return EXIT_OK
 
 
