@@ -27,6 +27,18 @@ def sample_rgb() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def sample_face(sample_rgb) -> tuple[np.ndarray, np.ndarray]:
+    """The sample's face cut at the training crops' 224 px as the scan cuts it, and its
+    five landmarks in that crop's pixels (as training sources hold them)."""
+    from unswap.faces.align import CROP, crop, crop_box
+    from unswap.faces.detect import detect_faces
+
+    lm = detect_faces(sample_rgb).landmarks[0]
+    box = crop_box(lm)
+    return crop(sample_rgb, box, CROP), ((lm - box[:2]) * CROP / (box[2] - box[0])).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
 def detector():
     from unswap.detectors import create_detector
 

@@ -19,15 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def sources(sample_rgb):
-    from unswap.faces.align import crop, crop_box
-    from unswap.faces.detect import detect_faces
+def sources(sample_face):
     from unswap.train.mixed import Source
 
-    lm = detect_faces(sample_rgb).landmarks[0]
-    box = crop_box(lm)
-    face = crop(sample_rgb, box, 224)
-    lm_crop = ((lm - box[:2]) * 224 / (box[2] - box[0])).astype(np.float32)
+    face, lm_crop = sample_face
     rng = np.random.default_rng(0)
     faces = [np.clip(face.astype(int) + rng.integers(-4, 5, face.shape), 0, 255).astype(np.uint8) for _ in range(4)]
     jpegs = [cv2.imencode(".jpg", f[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes() for f in faces]
