@@ -23,8 +23,10 @@ from unswap.paths import shared_data_dir
 from unswap.train import monitor
 from unswap.train.pack import reencode
 
-ENCODINGS = [("224 px as cut", None), ("176 px", None), ("176 px JPEG 95", ("jpeg", 95)),
-             ("176 px JPEG 90", ("jpeg", 90)), ("176 px WebP 90", ("webp", 90)), ("176 px WebP 80", ("webp", 80))]
+# (row name, side or None for the crop as cut, (format, quality) or None for a plain resize)
+ENCODINGS = [("224 px as cut", None, None), ("176 px", 176, None), ("176 px JPEG 95", 176, ("jpeg", 95)),
+             ("176 px JPEG 90", 176, ("jpeg", 90)), ("176 px WebP 90", 176, ("webp", 90)),
+             ("176 px WebP 80", 176, ("webp", 80))]
 
 
 def inner_log_residual(rgb: np.ndarray) -> float:
@@ -34,13 +36,13 @@ def inner_log_residual(rgb: np.ndarray) -> float:
     return float(np.log(np.mean(np.abs(res[a:b, a:b])) + 1e-3))
 
 
-def encoded(rgb: np.ndarray, name: str, how) -> np.ndarray:
-    if name.startswith("224"):
+def encoded(rgb: np.ndarray, side: int | None, how) -> np.ndarray:
+    if side is None:
         return rgb
     if how is None:
-        return cv2.resize(rgb, (176, 176), interpolation=cv2.INTER_AREA)
+        return cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA)
     data = cv2.imencode(".png", rgb[:, :, ::-1])[1].tobytes()
-    return cv2.imdecode(np.frombuffer(reencode(data, 176, how[1], how[0]), np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+    return cv2.imdecode(np.frombuffer(reencode(data, side, how[1], how[0]), np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
 
 
 def main() -> None:
@@ -52,8 +54,8 @@ def main() -> None:
     fake = y[files]
     print("encoding | swaps vs real photos, AUC of smoothness | mean log residual, real | swaps")
     print("---|---|---|---")
-    for name, how in ENCODINGS:
-        e = np.array([inner_log_residual(np.ascontiguousarray(encoded(c, name, how))) for c in crops])
+    for name, side, how in ENCODINGS:
+        e = np.array([inner_log_residual(np.ascontiguousarray(encoded(c, side, how))) for c in crops])
         print(f"{name} | {roc_auc(fake, -e):.3f} | {e[fake == 0].mean():.2f} | {e[fake == 1].mean():.2f}", flush=True)
 
 

@@ -335,11 +335,15 @@ def _eval_media(args) -> int:
     return EXIT_OK
 
 
-def _faces_dir(arg: Path | None) -> Path:
+def _faces_dir(arg: Path | None, required: bool = True) -> Path | None:
+    """The face-crop set (``--faces``, else $UNSWAP_DATA/faces); when it is absent, a
+    one-line error, or None where it is not ``required``."""
     from unswap.paths import shared_data_dir
 
     d = arg or shared_data_dir() / "faces"
     if not d.is_dir():
+        if not required:
+            return None
         raise UserError(f"{d}: no face-crop set there (set UNSWAP_DATA or pass --faces)")
     return d
 
@@ -351,20 +355,13 @@ def cmd_train(args) -> int:
         raise UserError("training needs the train extra: pip install 'unswap[train]'") from None
     if not args.config.is_file():
         raise UserError(f"{args.config}: no such config file")
-    if args.pack is not None:
-        from unswap.paths import shared_data_dir
-
-        if not args.pack.is_file():
-            raise UserError(f"{args.pack}: no such pack")
-        faces = args.faces or shared_data_dir() / "faces"
-        faces = faces if faces.is_dir() else None
-        data_dir = None if faces is None else faces.parent
-    else:
-        faces = _faces_dir(args.faces)
-        data_dir = faces.parent
+    if args.pack is not None and not args.pack.is_file():
+        raise UserError(f"{args.pack}: no such pack")
+    # with a pack the face-crop set is optional: val is scored only when it is there
+    faces = _faces_dir(args.faces, required=args.pack is None)
     try:
-        best = train(args.config, args.out, faces, args.device, data_dir=data_dir, pack=args.pack,
-                     time_budget_s=args.time_budget_s)
+        best = train(args.config, args.out, faces, args.device, data_dir=None if faces is None else faces.parent,
+                     pack=args.pack, time_budget_s=args.time_budget_s)
     except ValueError as e:
         raise UserError(str(e)) from None
     print(f"{'best' if best.name == 'best.pt' else 'last (no val to choose by)'} checkpoint: {best}")

@@ -84,6 +84,12 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
     On CUDA the network runs in bfloat16 autocast.
     """
     cfg = load_config(config_path)
+    last = out_dir / "last.pt"
+    probe = None
+    if time_budget_s is not None and not last.is_file():  # checked before any data is read
+        probe = tuple(cfg.get("probe_steps", PROBE))
+        if cfg["warmup_steps"] < probe[1]:
+            raise ValueError(f"a time budget needs warmup_steps of at least {probe[1]}: the schedule is fixed then")
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(cfg["seed"])
@@ -132,7 +138,7 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
     if has_val:
         _, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
     monitor_sets = None
-    if cfg.get("monitor") and data_dir is not None:
+    if cfg.get("monitor") and data_dir is not None and has_val:  # its cut comes from val
         from unswap.train import monitor
 
         monitor_sets = monitor.build(Path(data_dir), out_dir / f"monitor_{size}.npz", size)
@@ -152,7 +158,6 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     step, best_auc = 0, -1.0
-    last = out_dir / "last.pt"
     if last.is_file():
         state = torch.load(last, map_location=dev, weights_only=False)
         model.load_state_dict(state["model"])
@@ -172,11 +177,6 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
              "step": step, "best_auc": best_auc, "total": plan["total"], "config": cfg}, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
 
-    probe = None
-    if time_budget_s is not None and step == 0:
-        probe = tuple(cfg.get("probe_steps", PROBE))
-        if cfg["warmup_steps"] < probe[1]:
-            raise ValueError(f"a time budget needs warmup_steps of at least {probe[1]}: the schedule is fixed then")
     probe_t0 = None
 
     while step < plan["total"]:
@@ -251,7 +251,7 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
             extra = {"val_auc": auc, "best_val_auc": best_auc}
         save(out_dir / f"epoch{epoch:02d}.pt")  # every epoch kept: selection may use the cross-domain sets too
         save(last)
-        if monitor_sets is not None and has_val:
+        if monitor_sets is not None:
             cut = float(np.quantile(logits[val_labels == 0], 0.95))
             extra["cross_domain"] = monitor.report(
                 lambda xs: predict_logits(model, xs.transpose(0, 3, 1, 2).copy(), normalize, dev), monitor_sets, cut)
