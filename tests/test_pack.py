@@ -4,6 +4,8 @@ folder, as that machine does: real faces cut from the bundled sample."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +136,31 @@ def test_a_budget_with_too_short_a_warmup_is_refused(sources, init, tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
         "python -m unswap.train: a time budget needs warmup_steps of at least 240: the schedule is fixed then")
+
+
+@pytest.mark.slow
+def test_data_workers_start_after_opencv_ran_threaded_in_the_parent(sources, init, tmp_path):
+    """Loading training faces runs OpenCV's thread pool in the parent before the data workers
+    fork; a worker that then set OpenCV's thread count hung forever (stop 26's first CPU run)."""
+    from unswap.train.pack import write_pack
+
+    write_pack(sources[0], tmp_path / "p.npz", 96, 85)
+    cfg = _config(tmp_path, init, workers=1, epochs=1)
+    script = (
+        "import sys, cv2, numpy as np\n"
+        "cv2.setNumThreads(2)\n"
+        "for _ in range(20): cv2.resize(np.zeros((2000, 2000, 3), np.uint8), (1500, 1500), interpolation=cv2.INTER_CUBIC)\n"
+        "from unswap.train.__main__ import main\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, "--config", str(cfg), "--pack", str(tmp_path / "p.npz"),
+         "--out", str(tmp_path / "run"), "--device", "cpu"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the run and the worker it forked
+        proc.communicate()
+        pytest.fail("training with a data worker hung after OpenCV had run threaded in the parent")
+    assert proc.returncode == 0, err[-2000:]
+    assert (tmp_path / "run" / "last.pt").exists()
