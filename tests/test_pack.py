@@ -83,19 +83,25 @@ def init(tmp_path_factory):
     return path
 
 
+@pytest.fixture
+def small_pack(sources, tmp_path) -> Path:
+    """The sources as a 96 px pack, what the training runs below read."""
+    from unswap.train.pack import write_pack
+
+    write_pack(sources[0], tmp_path / "p.npz", 96, 85)
+    return tmp_path / "p.npz"
+
+
 def _run(*args, cwd=ROOT):
     return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.slow
-def test_training_from_a_pack_needs_no_data_folder_and_a_budget_cuts_the_epochs(sources, init, tmp_path):
-    from unswap.train.pack import write_pack
-
-    write_pack(sources[0], tmp_path / "p.npz", 96, 85)
+def test_training_from_a_pack_needs_no_data_folder_and_a_budget_cuts_the_epochs(sources, small_pack, init, tmp_path):
     cfg = _config(tmp_path, init, probe_steps=[1, 3], warmup_steps=3)
     out = tmp_path / "run"
     # no face-crop set: UNSWAP_DATA points nowhere, so no val and every epoch is kept
-    done = _run("-m", "unswap.train", "--config", cfg, "--pack", tmp_path / "p.npz", "--out", out,
+    done = _run("-m", "unswap.train", "--config", cfg, "--pack", small_pack, "--out", out,
                 "--device", "cpu", "--time-budget-s", "0.01")
     assert done.returncode == 0, done.stderr[-2000:]
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
@@ -126,12 +132,9 @@ def test_training_from_a_pack_needs_no_data_folder_and_a_budget_cuts_the_epochs(
     assert small["step"] == 4 and small["total"] == 4
 
 
-def test_a_budget_with_too_short_a_warmup_is_refused(sources, init, tmp_path):
-    from unswap.train.pack import write_pack
-
-    write_pack(sources[0], tmp_path / "p.npz", 96, 85)
+def test_a_budget_with_too_short_a_warmup_is_refused(small_pack, init, tmp_path):
     cfg = _config(tmp_path, init, warmup_steps=2)
-    done = _run("-m", "unswap.train", "--config", cfg, "--pack", tmp_path / "p.npz", "--out", tmp_path / "r",
+    done = _run("-m", "unswap.train", "--config", cfg, "--pack", small_pack, "--out", tmp_path / "r",
                 "--device", "cpu", "--time-budget-s", "10")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
@@ -139,12 +142,9 @@ def test_a_budget_with_too_short_a_warmup_is_refused(sources, init, tmp_path):
 
 
 @pytest.mark.slow
-def test_data_workers_start_after_opencv_ran_threaded_in_the_parent(sources, init, tmp_path):
+def test_data_workers_start_after_opencv_ran_threaded_in_the_parent(small_pack, init, tmp_path):
     """Loading training faces runs OpenCV's thread pool in the parent before the data workers
     fork; a worker that then set OpenCV's thread count hung forever (stop 26's first CPU run)."""
-    from unswap.train.pack import write_pack
-
-    write_pack(sources[0], tmp_path / "p.npz", 96, 85)
     cfg = _config(tmp_path, init, workers=1, epochs=1)
     script = (
         "import sys, cv2, numpy as np\n"
@@ -153,7 +153,7 @@ def test_data_workers_start_after_opencv_ran_threaded_in_the_parent(sources, ini
         "from unswap.train.__main__ import main\n"
         "sys.exit(main(sys.argv[1:]))\n")
     proc = subprocess.Popen(
-        [sys.executable, "-c", script, "--config", str(cfg), "--pack", str(tmp_path / "p.npz"),
+        [sys.executable, "-c", script, "--config", str(cfg), "--pack", str(small_pack),
          "--out", str(tmp_path / "run"), "--device", "cpu"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:

@@ -49,18 +49,9 @@ def predict_logits(model, inputs: np.ndarray, normalize, device, batch: int = 12
 
 def _one_thread(_worker: int) -> None:
     """A data worker runs torch on one thread: many workers then share the cores instead of
-    each starting a thread per core. OpenCV's count is set in the parent before the fork
-    (``_serial_opencv``): calling ``cv2.setNumThreads`` in a forked child whose parent had
-    already started OpenCV's pool (loading the training faces does) hangs the child."""
+    each starting a thread per core. (OpenCV's count is set once in the parent, before the
+    workers fork: see ``train``.)"""
     torch.set_num_threads(1)
-
-
-def _serial_opencv() -> None:
-    """OpenCV on one thread in this process, and so in the data workers it forks: they then
-    share the cores, and none inherits a half-copied thread pool."""
-    import cv2
-
-    cv2.setNumThreads(1)
 
 
 def region_loss(mask_logits: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
@@ -185,13 +176,18 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
         path.with_suffix(".tmp").replace(path)
 
     probe_t0 = None
+    workers = cfg.get("workers", 1)
+    if workers:
+        # OpenCV on one thread here, and so in every data worker this process forks: they share
+        # the cores, and none calls cv2.setNumThreads itself, which hangs a child forked after
+        # the parent started OpenCV's pool (loading the training faces does)
+        import cv2
+
+        cv2.setNumThreads(1)
 
     while step < plan["total"]:
         epoch = step // steps_per_epoch
         data.epoch = epoch
-        workers = cfg.get("workers", 1)
-        if workers:
-            _serial_opencv()
         if mixed:
             loader = torch.utils.data.DataLoader(
                 data, batch_size=None, sampler=range(step - epoch * steps_per_epoch, steps_per_epoch),
