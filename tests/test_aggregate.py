@@ -14,11 +14,25 @@ def _track(tid, ps):
     return Track(tid, obs)
 
 
-def test_track_score_is_the_mean_of_its_faces():
+def test_track_score_is_the_median_of_its_faces():
     tracks = [_track(0, [0.2, 0.4]), _track(1, [0.9, 0.7, 0.8])]
     score_tracks(tracks, at(0.5))
     assert [round(t.p_fake, 6) for t in tracks] == [0.3, 0.8]
     assert [t.label for t in tracks] == ["real", "fake"]
+
+
+def test_a_track_most_of_whose_frames_score_above_the_threshold_is_called_fake():
+    # widuwuoiur.mp4's shape: 14 of 20 frames at or above the threshold, 6 deep dips. The
+    # mean of the probabilities (0.70) fell under the threshold; the median does not.
+    ps = [0.99] * 14 + [0.0] * 6
+    tracks = [_track(0, ps)]
+    score_tracks(tracks, at(0.98))
+    assert np.mean(ps) < 0.98
+    assert tracks[0].label == "fake" and tracks[0].p_fake >= 0.98
+    # and the mirror case: a real track with a few spikes stays under
+    real = [_track(0, [0.02] * 14 + [1.0] * 6)]
+    score_tracks(real, at(0.5))
+    assert real[0].label == "real"
 
 
 def test_file_takes_its_most_suspect_track_a_swap_in_the_background_counts():
@@ -83,3 +97,13 @@ def test_a_face_judged_real_over_its_track_has_no_segments():
     score_segments(tracks, 0.5)
     assert tracks[0].label == "real" and tracks[0].segments == []
     assert [(g.start_s, g.end_s) for g in tracks[1].segments] == [(0.0, 1.5)]
+
+
+def test_a_track_called_uncertain_carries_no_judged_swapped_stretch():
+    from unswap.aggregate import score_segments
+
+    # a high stretch, but most frames in the uncertain band: no segment under "uncertain"
+    tracks = [_track(0, [0.5] * 6 + [0.99] * 4)]
+    score_tracks(tracks, lambda p: "fake" if p >= 0.98 else ("real" if p < 0.05 else "uncertain"))
+    score_segments(tracks, 0.98)
+    assert tracks[0].label == "uncertain" and tracks[0].segments == []

@@ -1,6 +1,10 @@
 """Frame scores -> track verdicts -> file verdict.
 
-A track's p_fake is the mean of its faces' calibrated p_fake. The file's p_fake is
+A track's p_fake is the median of its faces' calibrated p_fake: every sampled frame
+counts, a few dips cannot pull a clearly swapped track under the threshold nor a few
+spikes push a real one over it, and the words agree with the frames (a track most of
+whose frames score at or above the threshold is called fake; one most of whose frames
+score below ``real_below`` is called real). The file's p_fake is
 that of its most suspect track among those seen in at least ``min_track_frames``
 sampled frames (short tracks are often false face detections), falling back to all
 tracks when none is that long. Labels come from the detector's rule
@@ -8,7 +12,7 @@ tracks when none is that long. Labels come from the detector's rule
 ``real_below``, "uncertain" between; older configs use ``label_for`` here, a symmetric
 ``uncertain_margin`` around the threshold.
 
-Segments say *when*: in a track judged fake (or uncertain), the runs of sampled frames
+Segments say *when*: in a track judged fake, the runs of sampled frames
 whose p_fake, smoothed by a running median of three frames (one odd frame neither makes
 nor breaks a run), is at or above the threshold.
 """
@@ -41,7 +45,7 @@ def score_tracks(tracks: list[Track], label: Callable[[float], str]) -> None:
     too small to judge is labelled "too-small", with no p_fake."""
     for tr in tracks:
         ps = [o.p_fake for o in tr.observations if o.p_fake is not None]
-        tr.p_fake = float(np.mean(ps)) if ps else None
+        tr.p_fake = float(np.median(ps)) if ps else None
         if tr.p_fake is not None:
             tr.label = label(tr.p_fake)
         else:
@@ -73,10 +77,11 @@ def fake_segments(track: Track, threshold: float, min_frames: int = 2) -> list[S
 
 
 def score_segments(tracks: list[Track], threshold: float) -> None:
-    """Fill the segments of tracks judged fake or uncertain; a face judged real over its
-    track has none, however high a moment of it scored."""
+    """Fill the segments of tracks judged fake; a face not judged swapped over its track
+    has none, however high a moment of it scored, so no "judged swapped" stretch is
+    ever shown under a verdict that is not "fake"."""
     for tr in tracks:
-        tr.segments = fake_segments(tr, threshold) if tr.label in ("fake", "uncertain") else []
+        tr.segments = fake_segments(tr, threshold) if tr.label == "fake" else []
 
 
 def file_verdict(tracks: list[Track], label: Callable[[float], str], min_track_frames: int = 2) -> Verdict:

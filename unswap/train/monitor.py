@@ -2,7 +2,7 @@
 the shared DFDC clips, scored file by file as a scan scores them, from face crops cut
 once (``unswap.train.sources.file_crops``) and cached.
 
-A file's score is that of its most suspect track (mean over the track's faces) among
+A file's score is that of its most suspect track (median over the track's faces) among
 tracks seen in at least two sampled frames, as ``unswap.aggregate`` does.
 """
 
@@ -65,7 +65,7 @@ def file_scores(p: np.ndarray, n_files: int, file_idx: np.ndarray, track: np.nda
         sel = file_idx == f
         if not sel.any():
             continue
-        tracks = [(np.mean(p[sel & (track == t)]), int((sel & (track == t)).sum())) for t in np.unique(track[sel])]
+        tracks = [(np.median(p[sel & (track == t)]), int((sel & (track == t)).sum())) for t in np.unique(track[sel])]
         long = [m for m, k in tracks if k >= 2] or [m for m, _ in tracks]
         out[f] = max(long)
     return out
