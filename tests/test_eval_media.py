@@ -48,12 +48,19 @@ def test_eval_media_counts_faces_no_faces_and_failures(tmp_path, capsys):
     assert overall["reals"] == 1 and overall["fakes"] == 1 and 0.0 <= overall["auc"] <= 1.0
     assert set(res["by_method"]) == {"camera", "mirror"} and set(res["by_group"]) == {"x", "y"}
     assert res["by_method"]["mirror"]["no_face"] == 1 and "auc" not in res["by_method"]["mirror"]
+    # the three-way answer: each class's shares of the three words sum to one, and the
+    # "fake" shares are the FPR and TPR
+    for key, rate in (("reals_told", "fpr"), ("fakes_told", "tpr")):
+        told = overall[key]
+        assert set(told) == {"real", "uncertain", "fake"} and abs(sum(told.values()) - 1) < 1e-9
+        assert told["fake"] == overall[rate]
     rows = {r["path"]: r for r in csv.DictReader(scores.open())}
     assert rows["notes.txt"]["verdict"] == "failed" and rows["notes.txt"]["error"]
     assert rows["blank.png"]["verdict"] == "no-face" and rows["blank.png"]["p_fake"] == ""
     assert 0.0 <= float(rows["photos/a.jpg"]["p_fake"]) <= 1.0
     code, out, _ = run(capsys, "eval", "--media", str(labels))
     assert code == 0 and "AUC" in out and "no face 1, failed 1" in out
+    assert "reals told real" in out and "fakes told fake" in out
 
 
 def test_eval_media_scores_equal_the_scan(tmp_path, capsys):

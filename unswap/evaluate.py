@@ -106,8 +106,9 @@ def evaluate_media(
     progress=None,
 ) -> dict:
     """Scan every file a ``labels.csv`` lists, exactly as ``unswap scan`` does, and
-    measure the file-level verdicts: AUC of p_fake, and at the shipped verdict the share
-    of reals labelled fake (FPR) and of fakes labelled fake (TPR), overall, per
+    measure the file-level verdicts: AUC of p_fake, and at the shipped verdict the
+    three-way answer (reals told real / uncertain / fake, fakes told fake / uncertain /
+    real; ``fpr`` and ``tpr`` are the two "fake" shares), overall, per
     ``method`` and per column ``by``. Files with no face and files that fail are counted,
     not scored. ``holdout`` keeps only the FairFace photos training leaves out.
     """
@@ -161,13 +162,17 @@ def measure_rows(rows: list[dict], name: str, by: str | None = None) -> dict:
         out = {"files": len(sel), "reals": len(reals), "fakes": len(fakes),
                "no_face": sum(r["verdict"] == "no-face" for r in sel),
                "failed": sum(r["verdict"] == "failed" for r in sel),
-               "other": sum(r["verdict"] not in ("no-face", "failed", "real", "fake", "uncertain") for r in sel)}
+               "too_small": sum(r["verdict"] == "too-small" for r in sel)}
         if reals and fakes:
             out["auc"] = roc_auc([int(r["label"] == "fake") for r in scored], [r["p_fake"] for r in scored])
         for rate, group in (("fpr", reals), ("tpr", fakes)):
             if group:
                 out[rate] = sum(r["verdict"] == "fake" for r in group) / len(group)
-                out[rate[0] + "_uncertain"] = sum(r["verdict"] == "uncertain" for r in group) / len(group)
+        # the three-way answer: what the verdict told each class, shares summing to 1
+        for key, group, words in (("reals_told", reals, ("real", "uncertain", "fake")),
+                                  ("fakes_told", fakes, ("fake", "uncertain", "real"))):
+            if group:
+                out[key] = {w: sum(r["verdict"] == w for r in group) / len(group) for w in words}
         return out
 
     result = {"labels": name, "overall": measure(rows), "by_method": {}, "by_group": {}}
@@ -186,12 +191,11 @@ def media_text(detector_id: str, result: dict, by: str | None = None) -> str:
         parts = [f"{name}: {m['files']} files ({m['reals']} real, {m['fakes']} fake scored)"]
         if "auc" in m:
             parts.append(f"AUC {m['auc']:.3f}")
-        if "fpr" in m:
-            parts.append(f"reals labelled fake (FPR) {m['fpr']:.3f}")
-        if "tpr" in m:
-            parts.append(f"fakes labelled fake (TPR) {m['tpr']:.3f}")
-        if m["no_face"] or m["failed"] or m["other"]:
-            parts.append(f"no face {m['no_face']}, failed {m['failed']}, other {m['other']}")
+        for key, who in (("reals_told", "reals told"), ("fakes_told", "fakes told")):
+            if key in m:
+                parts.append(f"{who} " + " / ".join(f"{w} {100 * v:.0f}%" for w, v in m[key].items()))
+        if m["no_face"] or m["failed"] or m["too_small"]:
+            parts.append(f"no face {m['no_face']}, failed {m['failed']}, faces too small to judge {m['too_small']}")
         return "; ".join(parts)
 
     out = [f"detector {detector_id} on {result['labels']}", "  " + line("all", result["overall"])]

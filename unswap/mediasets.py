@@ -79,3 +79,34 @@ def fairface_holdout(files: list[LabelledFile], per_group: int = 200, seed: int 
         for i, f in enumerate(items):
             (held if i in pick else train).append(f)
     return train, held
+
+
+def person_of(f: LabelledFile) -> str:
+    """The person a file shows, for splits that keep a person on one side: a swap goes
+    with the photo it was made on (``source``), a photo of a named set with its
+    ``person``; otherwise the file is its own person."""
+    return f.extra.get("source") or f.extra.get("person") or f.rel
+
+
+def person_folds(files: list[LabelledFile], k: int = 2, seed: int = 0) -> np.ndarray:
+    """A fold number in 0..k-1 for each file, by person (``person_of``): no person, and
+    so no swap and the photo it was made on, is in two folds. People are dealt to the
+    folds round-robin in a seeded order, so folds differ in size by at most one person."""
+    people = sorted({person_of(f) for f in files})
+    order = np.random.default_rng([seed, k]).permutation(len(people))
+    fold_of = {people[j]: n % k for n, j in enumerate(order)}
+    return np.array([fold_of[person_of(f)] for f in files], dtype=int)
+
+
+PHOTO_HOLDOUT_SHARE = 0.25  # of the people of CelebA and LFW, held out of training
+
+
+def people_holdout(files: list[LabelledFile], share: float = PHOTO_HOLDOUT_SHARE, seed: int = 0) -> tuple[list, list]:
+    """(train, held out): ``share`` of the people of a set held out of training, drawn by
+    a fixed seed over the sorted people, so training and evaluation agree on the split
+    without a file of their own."""
+    people = sorted({person_of(f) for f in files})
+    order = np.random.default_rng([seed, 7]).permutation(len(people))
+    held_people = {people[j] for j in order[: round(share * len(people))]}
+    held = [f for f in files if person_of(f) in held_people]
+    return [f for f in files if person_of(f) not in held_people], held

@@ -117,7 +117,7 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
             sources = load_pack(pack)
         else:
             sources = load_sources(faces_dir, None if data_dir is None else Path(data_dir) / "reals", out_dir,
-                                   cfg.get("fairface_holdout_per_group", 200))
+                                   cfg.get("fairface_holdout_per_group", 200), cfg.get("inswapper_fold"))
         emit(event="sources", **{k: len(v.jpegs) for k, v in sources.items()})
         steps_per_epoch = cfg["steps_per_epoch"]
         data = MixedBatches(sources, parse_mix(cfg), size, MASK_STRIDE if mask_weight > 0 else 0, cfg["seed"],

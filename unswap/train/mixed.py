@@ -22,7 +22,7 @@ import torch
 
 from unswap.faces.align import CROP, resize_crop
 from unswap.facesets import iter_split
-from unswap.mediasets import fairface_holdout, read_labels
+from unswap.mediasets import fairface_holdout, people_holdout, person_folds, read_labels
 from unswap.train.augment import jitter_geometry, outside_world
 from unswap.train.data import load_train_faces
 from unswap.train.sbi import self_blend
@@ -42,9 +42,29 @@ class Slot:
     blend: bool  # self-blend the source's faces (label 1, with masks)
 
 
-def load_sources(faces_dir: Path, reals_dir: Path | None, cache_dir: Path, fairface_per_group: int = 200) -> dict:
-    """The sources a recipe can name: ``dfdc_real``, ``dfdc_fake`` and, when
-    ``reals_dir`` holds FairFace, ``fairface_real`` (its hold-out left out)."""
+# photo sets of real faces with no fakes of their own; a share of their people is held out
+# of training, to set and check the verdict's cuts (``people_holdout``)
+PHOTO_REALS = {"celeba_real": "celeba", "lfw_real": "lfw"}
+INSWAPPER_FOLDS = 2
+
+
+def inswapper_split(files: list, fold: int | None) -> tuple[list, list]:
+    """(train, held out) of the inswapper pairs: with ``fold`` None all of them train;
+    else the people of that fold (``person_folds``, a swap with its target photo) are
+    held out, for cross-validation by person."""
+    if fold is None:
+        return files, []
+    folds = person_folds(files, INSWAPPER_FOLDS)
+    return [f for f, k in zip(files, folds) if k != fold], [f for f, k in zip(files, folds) if k == fold]
+
+
+def load_sources(faces_dir: Path, reals_dir: Path | None, cache_dir: Path, fairface_per_group: int = 200,
+                 inswapper_fold: int | None = None) -> dict:
+    """The sources a recipe can name: ``dfdc_real``, ``dfdc_fake``; when ``reals_dir``
+    holds them, ``fairface_real`` (its hold-out left out), ``celeba_real`` and
+    ``lfw_real`` (a quarter of their people left out); and when the xdomain inswapper
+    pairs lie beside ``reals_dir``, ``inswapper_real`` and ``inswapper_fake`` (the people
+    of ``inswapper_fold`` left out, or none when it is None)."""
     from unswap.train.sources import largest_face_crops  # face detection and decoding: not needed with a pack
 
     jpegs, lms = load_train_faces(faces_dir, cache_dir / "landmarks_train.npz")
@@ -55,6 +75,22 @@ def load_sources(faces_dir: Path, reals_dir: Path | None, cache_dir: Path, fairf
         train, _ = fairface_holdout(read_labels(labels), fairface_per_group)
         ff_jpegs, ff_lms, _ = largest_face_crops(train, cache_dir / "fairface_train_crops.npz")
         out["fairface_real"] = Source(ff_jpegs, ff_lms, 0)
+    for name, folder in PHOTO_REALS.items():
+        labels = None if reals_dir is None else Path(reals_dir) / folder / "labels.csv"
+        if labels is not None and labels.is_file():
+            train, _ = people_holdout(read_labels(labels))
+            jpegs, lms, _ = largest_face_crops(train, cache_dir / f"{folder}_train_crops.npz")
+            out[name] = Source(jpegs, lms, 0)
+    labels = None if reals_dir is None else Path(reals_dir).parent / "xdomain" / "inswapper" / "labels.csv"
+    if labels is not None and labels.is_file():
+        train, _ = inswapper_split(read_labels(labels), inswapper_fold)
+        tag = "all" if inswapper_fold is None else f"not{inswapper_fold}"
+        for label in ("real", "fake"):
+            files = [f for f in train if f.label == label]
+            # every photo, real or swapped, is cropped and re-encoded the same way, so the
+            # swaps' smaller source JPEGs carry no label of their own
+            jpegs, lms, _ = largest_face_crops(files, cache_dir / f"inswapper_{label}_{tag}_crops.npz")
+            out[f"inswapper_{label}"] = Source(jpegs, lms if label == "real" else None, int(label == "fake"))
     return out
 
 
