@@ -61,3 +61,13 @@ def test_three_way_labels_and_the_rates_sentence():
     old = _config(threshold=0.5, uncertain_margin=0.05)
     assert [old.label_for(p) for p in (0.44, 0.5, 0.56)] == ["real", "uncertain", "fake"]
     assert old.rates_sentence() is None
+
+
+def test_the_rates_sentence_names_each_kind_of_swap_apart():
+    kinds = [{"kind": "FaceForensics++ swaps", "tpr": 0.72}, {"kind": "inswapper swaps", "tpr": 0.09}]
+    c = _config(threshold=0.9, real_below=0.1,
+                rates={"outside": {"fpr": 0.02, "tpr": 0.4, "fnr": 0.05, "sets": "FF++ clips", "by_kind": kinds}})
+    s = c.rates_sentence()
+    assert "about 72 in 100 FaceForensics++ swaps and about 9 in 100 inswapper swaps" in s
+    assert "about 2 in 100 real faces fake" in s and "about 5 in 100 swaps" in s
+    assert "about 40 in 100" not in s  # the average that hid the weak kind is not said

@@ -102,14 +102,25 @@ class DetectorConfig:
         return "real" if p < self.real_below else "uncertain"
 
     def rates_sentence(self) -> str | None:
-        """The detector's measured error rates in one plain sentence, or None where its
-        config carries none."""
+        """The detector's measured error rates in plain sentences, or None where its
+        config carries none. Where the config measures kinds of swap apart
+        (``by_kind``: a list of {"kind", "tpr"}), each kind's catch rate is said, so a
+        weak kind is not hidden in an average; ``fnr`` is the worst share of a set's
+        swaps told "no sign of a swap"."""
         out = self.rates.get("outside")
         if not out:
             return None
-        fp, tp = round(100 * out["fpr"]), round(100 * out["tpr"])
-        return (f"On faces from outside its training data ({out.get('sets', 'held-out sets')}), this detector "
-                f"called about {fp} in 100 real faces fake, and caught about {tp} in 100 face swaps.")
+        said = (f"On faces from outside its training data ({out.get('sets', 'held-out sets')}), this detector "
+                f"called about {round(100 * out['fpr'])} in 100 real faces fake")
+        kinds = out.get("by_kind")
+        if not kinds:
+            return f"{said}, and caught about {round(100 * out['tpr'])} in 100 face swaps."
+        caught = [f"about {round(100 * k['tpr'])} in 100 {k['kind']}" for k in kinds]
+        said += "; it caught " + (", ".join(caught[:-1]) + " and " + caught[-1] if len(caught) > 1 else caught[0]) + "."
+        if out.get("fnr") is not None:
+            said += (f" At most about {round(100 * out['fnr'])} in 100 swaps of any of these kinds were told "
+                     f"\"no sign of a face swap\".")
+        return said
 
 
 class Detector(ABC):
