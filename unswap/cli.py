@@ -156,6 +156,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="scans waiting or running before a new one is refused with 429 (default 64)")
     w.add_argument("--upload-timeout", type=float, default=60.0,
                    help="refuse an upload that sends nothing for this many seconds (default 60)")
+    w.add_argument("--upload-deadline", type=float, default=1800.0,
+                   help="refuse an upload not finished this many seconds after it began (default 1800)")
+    w.add_argument("--max-uploads", type=int, default=16, help="uploads streaming at once, all routes (default 16)")
+    w.add_argument("--max-disk-mb", type=int, default=8192,
+                   help="uploads kept on disk at once: queued media and those streaming (default 8192)")
+    w.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also serve requests for this host name (repeatable; '*' any), "
+                        "beyond loopback names and --host")
     w.add_argument("--library", type=Path, default=None, metavar="HASHES",
                    help="hash file ('unswap hash' output) that uploads are matched against")
     w.add_argument("--keep-media", action="store_true", help="keep uploads after their scan (default: deleted)")
@@ -586,24 +594,30 @@ def cmd_match(args) -> int:
 def cmd_serve(args) -> int:
     import os
 
-    from unswap.serve import MissingExtra, ServeConfig, default_data_dir, is_loopback, require_extra, run
+    from unswap.serve import MissingExtra, ServeConfig, check_token, default_data_dir, is_loopback, require_extra, run
 
     try:
         require_extra()
     except MissingExtra as e:
         raise UserError(str(e)) from None
-    token = args.token or os.environ.get("UNSWAP_TOKEN") or None
+    token = args.token if args.token is not None else os.environ.get("UNSWAP_TOKEN") or None
+    try:
+        check_token(token)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     if not is_loopback(args.host) and not token:
         raise UserError(f"--host {args.host} is reachable from other machines: give --token T "
                         "(or set UNSWAP_TOKEN) so that only holders of the token get in")
     if not 0 <= args.port <= 65535:
         raise UserError("--port must be in 0..65535")
     for name, value in (("--workers", args.workers), ("--max-upload-mb", args.max_upload_mb),
-                        ("--max-queue", args.max_queue)):
+                        ("--max-queue", args.max_queue), ("--max-uploads", args.max_uploads)):
         if value < 1:
             raise UserError(f"{name} must be at least 1")
-    if args.upload_timeout <= 0:
-        raise UserError("--upload-timeout must be positive")
+    if args.upload_timeout <= 0 or args.upload_deadline <= 0:
+        raise UserError("--upload-timeout and --upload-deadline must be positive")
+    if args.max_disk_mb < args.max_upload_mb:
+        raise UserError("--max-disk-mb must be at least --max-upload-mb")
     if args.library is not None:
         from unswap.match import MatchError
         from unswap.serve.library import Library
@@ -612,14 +626,20 @@ def cmd_serve(args) -> int:
             Library(args.library)
         except MatchError as e:
             raise UserError(f"{args.library}: {e}") from None
+    import sqlite3
+
+    from unswap.serve.jobs import JobStore
+
     data = args.data or default_data_dir()
     try:
-        data.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"{data}: cannot create the data folder ({e.strerror or e})") from None
+        JobStore(data)
+    except (OSError, sqlite3.Error) as e:
+        raise UserError(f"{data}: cannot use it as the data folder ({getattr(e, 'strerror', None) or e})") from None
     run(ServeConfig(host=args.host, port=args.port, data=data, workers=args.workers, token=token,
                     max_upload_mb=args.max_upload_mb, library=args.library, keep_media=args.keep_media,
-                    max_queue=args.max_queue, upload_timeout_s=args.upload_timeout))
+                    max_queue=args.max_queue, upload_timeout_s=args.upload_timeout,
+                    upload_deadline_s=args.upload_deadline, max_uploads=args.max_uploads,
+                    max_disk_mb=args.max_disk_mb, allowed_hosts=tuple(args.allow_host)))
     return EXIT_OK
 
 
