@@ -10,7 +10,10 @@ import argparse
 import contextlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+from unswap.text import printable
 
 EXIT_OK, EXIT_USER = 0, 2
 
@@ -173,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
 def _batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-list", metavar="FILE", help="also the paths in FILE, one a line ('-': standard input)")
     p.add_argument("--follow-links", action="store_true", help="follow symbolic links out of the folders given")
+    p.add_argument("--hidden", action="store_true", help="also walk hidden files and folders (.git, .cache, ...)")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: the cores)")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on Ray: 'auto', a cluster's host:port, or nothing for a local Ray (needs unswap[ray])")
@@ -188,7 +192,7 @@ def _progress(path: str):
 
     def show(done: int, total: int | None) -> None:
         of = f"/{total}" if total else ""
-        print(f"\r{path}: frame {done}{of}", end="", file=sys.stderr, flush=True)
+        print(f"\r{printable(path)}: frame {done}{of}", end="", file=sys.stderr, flush=True)
 
     return show
 
@@ -232,7 +236,7 @@ def cmd_scan(args) -> int:
             try:
                 result = scanner.scan(file, progress)
             except MediaError as e:
-                _err(f"{path}: {e}")
+                _err(f"{printable(path)}: {e}")
                 code = EXIT_USER
                 continue
             finally:
@@ -242,7 +246,7 @@ def cmd_scan(args) -> int:
             if args.json:
                 print(json.dumps(to_dict(result)), flush=True)
             else:
-                print(to_text(result), flush=True)
+                print(to_text(replace(result, path=printable(path))), flush=True)
             if args.report:
                 _write_report(result, args, file)
     return code
@@ -468,9 +472,9 @@ def _batch_inputs(args):
         raise UserError("no PATH given")
     if args.jobs is not None and args.jobs < 1:
         raise UserError("--jobs must be at least 1")
-    inputs = collect(paths, follow_links=args.follow_links)
+    inputs = collect(paths, follow_links=args.follow_links, hidden=args.hidden)
     for path, why in inputs.skipped:
-        _err(f"skipped {path}: {why}")
+        _err(f"skipped {printable(path)}: {why}")
     return inputs
 
 
@@ -491,14 +495,14 @@ def _batch_run(args, outcomes, on_result, summary) -> int:
                 print("\r\033[K", end="", file=sys.stderr, flush=True)
             summary.add(outcome)
             if outcome.error is not None:
-                _err(f"{outcome.path}: {outcome.error}")
+                _err(f"{printable(outcome.path)}: {outcome.error}")
                 if outcome.path in args.inputs.explicit:
                     code = EXIT_USER
             on_result(outcome)
             if tty:
                 print("\r\033[K" + summary.progress_text(), end="", file=sys.stderr, flush=True)
             elif not args.quiet:
-                _err(f"{summary.progress_text()}: {outcome.path}")
+                _err(f"{summary.progress_text()}: {printable(outcome.path)}")
     except MissingExtra as e:
         raise UserError(str(e)) from None
     except ConnectionError as e:
@@ -543,7 +547,8 @@ def _batch_scan(args, cfg) -> int:
         else:
             records.append(record)
         if outcome.result is not None:
-            print(json.dumps(to_dict(outcome.result)) if args.json else to_text(outcome.result), flush=True)
+            shown = replace(outcome.result, path=printable(outcome.path))
+            print(json.dumps(to_dict(outcome.result)) if args.json else to_text(shown), flush=True)
 
     try:
         code = _batch_run(args, lambda frames: batch.scan_many(files, cfg, jobs=args.jobs, ray=args.ray,

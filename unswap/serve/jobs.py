@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from unswap.lifetime import die_with_parent
+
 _log = logging.getLogger("unswap.serve")
 
 STATUSES = ("queued", "running", "done", "failed")
@@ -211,20 +213,8 @@ class _Deleted(Exception):
     """The job was deleted while it was being scanned."""
 
 
-def _die_with_parent() -> None:
-    # Linux: the kernel kills this worker when the server process dies, even by kill -9,
-    # so no orphan keeps scanning (and holding the upload) after a crash.
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
-
-
 def _worker_main(data: str, keep_media: bool, parent: int, poll_s: float) -> None:
-    _die_with_parent()
+    die_with_parent()  # no orphan keeps scanning (and holding the upload) after a crash
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server; it stops us
     from unswap.detectors import DEFAULT_DETECTOR, create_detector
 
