@@ -309,7 +309,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         if store.unfinished() + budget.scans >= cfg.max_queue:
             raise ApiError(429, "queue_full", f"{cfg.max_queue} scans are waiting or running; try again later")
         job_id = new_job_id()
-        with budget.slot(scan=True) as slot:
+        with budget.slot(store.media_path(job_id), scan=True) as slot:
             up = await _receive(request, store.media_path(job_id), slot)
         try:
             if up.path is None:
@@ -366,7 +366,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
 
     async def _receive_temp(request: Request, max_field_bytes: int = 4096):
         dest = store.uploads / f"{new_job_id()}.tmp"
-        with budget.slot() as slot:
+        with budget.slot(dest) as slot:
             return dest, await _receive(request, dest, slot, max_field_bytes)
 
     async def _in_thread(fn, *args):

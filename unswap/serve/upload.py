@@ -70,34 +70,36 @@ class UploadBudget:
 
     def __init__(self, folder: Path, max_count: int, max_bytes: int):
         self.folder, self.max_count, self.max_bytes = folder, max_count, max_bytes
-        self.count = self.scans = 0
-        self.streaming = 0  # bytes written by the uploads streaming now
-        self.stored = 0  # bytes under the folder that are not streaming, as last measured
+        self.scans = 0
+        self.streaming = 0  # bytes received by the uploads streaming now
+        self.stored = 0  # bytes of the other files under the folder, as last measured
+        self._dests: set[str] = set()
 
     def _measure(self) -> None:
         with os.scandir(self.folder) as it:
-            on_disk = sum(e.stat().st_size for e in it if e.is_file(follow_symlinks=False))
-        self.stored = max(0, on_disk - self.streaming)
+            self.stored = sum(e.stat().st_size for e in it
+                              if e.name not in self._dests and e.is_file(follow_symlinks=False))
 
     def full(self) -> ApiError:
         return ApiError(429, "busy", f"uploads waiting to be scanned fill the {self.max_bytes // 2**20} MB "
                                      "this server keeps for them; try again later")
 
     @contextmanager
-    def slot(self, scan: bool = False) -> Iterator[_Slot]:
-        """One upload's share, given back when it ends; ApiError 429 when none is free."""
-        if self.count >= self.max_count:
+    def slot(self, dest: Path, scan: bool = False) -> Iterator[_Slot]:
+        """The share of one upload to ``dest`` (a file in the folder), given back when it
+        ends; ApiError 429 when none is free."""
+        if len(self._dests) >= self.max_count:
             raise ApiError(429, "busy", f"{self.max_count} uploads are streaming; try again later")
         self._measure()
         if self.stored >= self.max_bytes:
             raise self.full()
         s = _Slot(self)
-        self.count += 1
+        self._dests.add(dest.name)
         self.scans += scan
         try:
             yield s
         finally:
-            self.count -= 1
+            self._dests.discard(dest.name)
             self.scans -= scan
             self.streaming -= s.taken
 
