@@ -220,7 +220,8 @@ def test_kill_9_while_stdin_is_spooled_leaves_no_copy(tmp_path):
     spool = tmp_path / "tmp"
     spool.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "unswap.cli", "scan", "-"], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(spool)})
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "TMPDIR": str(spool)})
     try:
         proc.stdin.write(SAMPLE.read_bytes()[:50_000])  # and no more: the spooling waits for the rest
         proc.stdin.flush()

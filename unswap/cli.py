@@ -415,10 +415,11 @@ def cmd_provenance(args) -> int:
         except MissingExtra as e:
             raise UserError(str(e)) from None
         except ProvenanceError as e:
-            _err(f"{path}: {e}")
+            _err(f"{printable(path)}: {e}")
             code = EXIT_USER
             continue
-        print(json.dumps(result.to_dict()) if args.json else result.to_text(), flush=True)
+        shown = replace(result, path=printable(path))
+        print(json.dumps(result.to_dict()) if args.json else shown.to_text(), flush=True)
     return code
 
 

@@ -472,12 +472,13 @@ def difference(suspect_rgb: np.ndarray, source_rgb: np.ndarray,
 
 
 def media_files(folder: PathLike, skipped: list[tuple[str, str]] | None = None) -> list[Path]:
-    """The media files under ``folder``, sorted by path, found as ``scan DIR`` finds them
-    (``unswap.batch.collect``: regular files with a media name, hidden ones left out);
-    what the walk left out is added to ``skipped`` as (path, why)."""
+    """The media files under ``folder``, sorted by path, found as ``scan DIR --follow-links``
+    finds them (``unswap.batch.collect``: regular files with a media name, hidden ones left
+    out; a library folder's links are the user's own choice of sources, so they are
+    followed); what the walk left out is added to ``skipped`` as (path, why)."""
     from unswap.batch import collect
 
-    found = collect([folder])
+    found = collect([folder], follow_links=True)
     if skipped is not None:
         skipped += found.skipped
     return [Path(p) for p in found.files]

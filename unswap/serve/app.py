@@ -105,6 +105,9 @@ class Health(BaseModel):
     token_required: bool
 
 
+_UPLOAD_ERRORS = (400, 401, 403, 408, 413, 415, 429, 507)
+
+
 def _errors(*codes: int) -> dict:
     return {c: {"model": Error, "description": _STATUS_CODES.get(c, "error")} for c in codes}
 
@@ -304,7 +307,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                 "default_detector": DEFAULT_DETECTOR, "scan_options": list(SCAN_OPTIONS)}
 
     @app.post("/api/scans", status_code=202, response_model=Created, dependencies=api, openapi_extra=_scan_body(list_detectors()),
-              responses=_errors(400, 401, 408, 413, 415, 429), summary="Upload a file to scan")
+              responses=_errors(*_UPLOAD_ERRORS), summary="Upload a file to scan")
     async def create_scan(request: Request):
         if store.unfinished() + budget.scans >= cfg.max_queue:
             raise ApiError(429, "queue_full", f"{cfg.max_queue} scans are waiting or running; try again later")
@@ -353,7 +356,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
             raise ApiError(409, "not_finished", f"scan {job_id} is {r['status']}: no report yet")
         return HTMLResponse(r["report"], headers={"content-security-policy": REPORT_CSP})
 
-    @app.delete("/api/scans/{job_id}", status_code=204, dependencies=api, responses=_errors(401, 404),
+    @app.delete("/api/scans/{job_id}", status_code=204, dependencies=api, responses=_errors(401, 403, 404),
                 summary="Delete a scan, its result and report (and its media, if still there)")
     def delete_scan(job_id: str):
         job_row(job_id)
@@ -377,7 +380,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         except MediaError as e:
             raise ApiError(415, "not_media", f"not usable media: {e}") from None
 
-    @app.post("/api/hash", dependencies=api, openapi_extra=_HASH_BODY, responses=_errors(400, 401, 408, 413, 415),
+    @app.post("/api/hash", dependencies=api, openapi_extra=_HASH_BODY, responses=_errors(*_UPLOAD_ERRORS),
               summary="PDQ hashes of an upload (docs/hash-format.md), matched against the library; keeps no media")
     async def hash_upload(request: Request) -> dict[str, Any]:
         from unswap.hashing import DEFAULT_HASH_FPS, MAGIC, format_hashes, hash_media, to_dict
@@ -402,7 +405,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         return {"hashes": to_dict(h), "text": f"{MAGIC}\n{format_hashes(h)}\n",
                 "match": library.match_hashes(h) if library else None}
 
-    @app.post("/api/match", dependencies=api, openapi_extra=_MATCH_BODY, responses=_errors(400, 401, 408, 413, 415),
+    @app.post("/api/match", dependencies=api, openapi_extra=_MATCH_BODY, responses=_errors(*_UPLOAD_ERRORS),
               summary="Match an upload, or one file's posted hash list, against the library (`unswap match --json`)")
     async def match_upload(request: Request) -> dict[str, Any]:
         from unswap.serve.library import parse_hash_list
