@@ -224,8 +224,8 @@ def create_app(cfg: ServeConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app):
-        store.sweep_uploads()  # what a killed server left half-written, or of jobs that ended
-        pool.start()
+        pool.start()  # first: jobs a killed server left running are queued again, or failed
+        store.sweep_uploads()  # what it left half-written, and the uploads of jobs that ended
         yield
         pool.stop()
 

@@ -229,9 +229,11 @@ class _Receiver:
             raise ApiError(400, "bad_request", f"form field {self._part_name!r} is not UTF-8 text") from None
 
     def close(self) -> None:
-        if self._file is not None:
+        """Close the file (its last bytes may meet a full disk: ApiError 507), once."""
+        f, self._file = self._file, None
+        if f is not None:
             with _disk_full_is_507():
-                self._file.close()
+                f.close()
 
 
 @contextmanager
@@ -242,6 +244,14 @@ def _disk_full_is_507() -> Iterator[None]:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
         raise ApiError(507, "disk_full", "the server's disk is full: the upload was not kept") from None
+
+
+def _discard(rx: _Receiver, dest: Path) -> None:
+    try:
+        rx.close()
+    except ApiError:
+        pass  # the upload is refused already; its file goes all the same
+    dest.unlink(missing_ok=True)
 
 
 async def receive(request, dest: Path, max_bytes: int, timeout_s: float, deadline_s: float = float("inf"),
@@ -283,15 +293,13 @@ async def receive(request, dest: Path, max_bytes: int, timeout_s: float, deadlin
         parser.finalize()
         if rx.open_part or rx.parts == 0:
             raise ApiError(400, "bad_request", "the multipart body ends before its closing boundary")
-    except MultipartParseError as e:
         rx.close()
-        dest.unlink(missing_ok=True)
+    except MultipartParseError as e:
+        _discard(rx, dest)
         too_big = "header" in str(e).lower()
         raise ApiError(400, "header_too_large" if too_big else "bad_request",
                           f"malformed multipart body: {e}") from None
     except BaseException:
-        rx.close()
-        dest.unlink(missing_ok=True)
+        _discard(rx, dest)
         raise
-    rx.close()
     return Upload(dest if rx.name is not None else None, rx.name or "", rx.size, rx.fields)
