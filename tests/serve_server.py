@@ -85,10 +85,10 @@ class Server:
 
 
 def upload(client: httpx.Client, path: Path, name: str | None = None, route: str = "/api/scans",
-           **fields: str) -> httpx.Response:
+           headers: dict[str, str] | None = None, **fields: str) -> httpx.Response:
     """POST one file as multipart field ``file`` (under ``name``), with form ``fields``."""
     with open(path, "rb") as f:
-        return client.post(route, files={"file": (name or path.name, f)}, data=fields)
+        return client.post(route, files={"file": (name or path.name, f)}, data=fields, headers=headers)
 
 
 def wait_done(client: httpx.Client, job_id: str, timeout: float = 180) -> dict:

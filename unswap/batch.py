@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import json
 import os
+import stat
 import tempfile
 import time
 from collections import Counter, deque
@@ -27,8 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from unswap.lifetime import die_with_parent
 from unswap.media import MediaError
 from unswap.scan import ScanConfig, ScanResult, Scanner
+from unswap.text import printable
 
 __all__ = ["MEDIA_SUFFIXES", "FileOutcome", "Inputs", "MissingExtra", "ResultsError", "ResultsFile",
            "Summary", "collect", "hash_many", "scan_many", "scan_record", "write_csv"]
@@ -70,7 +73,36 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _walk(root: str, follow_links: bool, into: Inputs) -> list[str]:
+_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                (stat.S_ISBLK, "a device"))
+
+
+def _not_media(path: str, name: str) -> str | None:
+    """Why a file found in a folder is not taken, or None: only regular files are opened
+    (a FIFO would block, a device never end), and a name ending in a media suffix that
+    other files use too (TypeScript's ``.ts``) must have the content to match."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        return f"cannot read file ({err.strerror or err})"
+    if not stat.S_ISREG(mode):
+        kind = next((what for test, what in _NOT_REGULAR if test(mode)), "not a file")
+        return f"not a regular file ({kind})"
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix not in MEDIA_SUFFIXES:
+        return "not a media file (by its name)"
+    if suffix == ".ts":
+        try:
+            with open(path, "rb") as f:
+                head = f.read(189)
+        except OSError as err:
+            return f"cannot read file ({err.strerror or err})"
+        if len(head) < 189 or head[0] != 0x47 or head[188] != 0x47:  # MPEG-TS packets: 188 bytes, 0x47 first
+            return "not a media file (by its content)"
+    return None
+
+
+def _walk(root: str, follow_links: bool, hidden: bool, into: Inputs) -> list[str]:
     real_root = os.path.realpath(root)
     seen = {real_root}  # real folders walked: a link loop is walked once
     found = []
@@ -79,7 +111,9 @@ def _walk(root: str, follow_links: bool, into: Inputs) -> list[str]:
         for d in sorted(subdirs):
             full = os.path.join(folder, d)
             real = os.path.realpath(full)
-            if os.path.islink(full) and not follow_links:
+            if d.startswith(".") and not hidden:
+                into.skipped.append((full, "hidden folder (--hidden walks it)"))
+            elif os.path.islink(full) and not follow_links:
                 where = "inside the tree (its files are scanned where they are)" if _inside(real, real_root) \
                     else "outside the tree (--follow-links follows it)"
                 into.skipped.append((full, f"symbolic link to a folder {where}"))
@@ -91,25 +125,28 @@ def _walk(root: str, follow_links: bool, into: Inputs) -> list[str]:
         subdirs[:] = keep
         for name in names:
             full = os.path.join(folder, name)
-            if os.path.islink(full) and not follow_links and not _inside(os.path.realpath(full), real_root):
+            if name.startswith(".") and not hidden:
+                into.skipped.append((full, "hidden file (--hidden scans it)"))
+            elif os.path.islink(full) and not follow_links and not _inside(os.path.realpath(full), real_root):
                 into.skipped.append((full, "symbolic link to a file outside the tree (--follow-links follows it)"))
-            elif os.path.splitext(name)[1].lower() not in MEDIA_SUFFIXES:
-                into.skipped.append((full, "not a media file (by its name)"))
+            elif (why := _not_media(full, name)) is not None:
+                into.skipped.append((full, why))
             else:
                 found.append(full)
     return sorted(found)
 
 
-def collect(paths: Iterable[str | os.PathLike[str]], *, follow_links: bool = False) -> Inputs:
-    """The files to handle: each path that is a folder walked recursively in sorted order
-    (files whose name does not end in one of MEDIA_SUFFIXES skipped, symbolic links not
-    followed out of the folder unless ``follow_links``), each other path taken as it is.
-    A file given twice is handled once."""
+def collect(paths: Iterable[str | os.PathLike[str]], *, follow_links: bool = False, hidden: bool = False) -> Inputs:
+    """The files to handle: each path that is a folder walked recursively in sorted order,
+    each other path taken as it is. A folder's regular files whose name ends in one of
+    MEDIA_SUFFIXES are taken; hidden files and folders (a name starting with '.': .git,
+    .venv) are skipped unless ``hidden``, and symbolic links are not followed out of the
+    folder unless ``follow_links``. A file given twice is handled once."""
     out = Inputs()
     files: dict[str, None] = {}
     for p in map(str, paths):
         if os.path.isdir(p):
-            files.update(dict.fromkeys(_walk(p, follow_links, out)))
+            files.update(dict.fromkeys(_walk(p, follow_links, hidden, out)))
         else:
             files[p] = None
             out.explicit.add(p)
@@ -181,7 +218,12 @@ class HashTask:
 def _file_digest(path: str) -> tuple[str, int] | tuple[None, None]:
     digest, size = hashlib.sha256(), 0
     try:
-        with open(path, "rb") as f:
+        # non-blocking, so a FIFO given by name does not hang here; only a regular file is read
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None, None
+        with open(fd, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
                 size += len(block)
@@ -254,6 +296,7 @@ _worker_queue = None
 
 def _worker_init(task, queue) -> None:
     global _worker_task, _worker_queue
+    die_with_parent()  # the forkserver, which itself dies with this batch's process
     _worker_task, _worker_queue = task, queue
 
 
@@ -274,7 +317,7 @@ def _on_processes(task, paths: Iterable[str], jobs: int, progress: FrameProgress
     # forkserver: workers fork from a clean process that imported unswap once (fast to
     # start), never from this one, whose threads a fork would copy mid-state.
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["unswap.batch", "unswap.detectors"])
+    ctx.set_forkserver_preload(["unswap._forkserver", "unswap.batch", "unswap.detectors"])
     frames = ctx.Queue() if progress else None
 
     def new_pool() -> ProcessPoolExecutor:
@@ -517,7 +560,8 @@ def write_csv(records: Iterable[dict[str, Any]], path: str | os.PathLike[str]) -
     latest = {r["path"]: r for r in records}
     rows = sorted(map(_csv_row, latest.values()),
                   key=lambda r: (r["p_fake"] is None, -(r["p_fake"] or 0.0), r["path"]))
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    # a file name's bytes that are not UTF-8 are written back as the same bytes
+    with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
         w = csv.DictWriter(f, CSV_COLUMNS)
         w.writeheader()
         w.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
@@ -559,7 +603,7 @@ class Summary:
             text += f", ETA {(self.total - self.done) / rate:.0f} s"
         if current is not None and frames is not None:
             done, expected = frames
-            text += f"; {os.path.basename(current)} frame {done}" + (f"/{expected}" if expected else "")
+            text += f"; {printable(os.path.basename(current))} frame {done}" + (f"/{expected}" if expected else "")
         return text
 
     def text(self) -> str:

@@ -10,7 +10,10 @@ import argparse
 import contextlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+from unswap.text import printable
 
 EXIT_OK, EXIT_USER = 0, 2
 
@@ -156,6 +159,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="scans waiting or running before a new one is refused with 429 (default 64)")
     w.add_argument("--upload-timeout", type=float, default=60.0,
                    help="refuse an upload that sends nothing for this many seconds (default 60)")
+    w.add_argument("--upload-deadline", type=float, default=1800.0,
+                   help="refuse an upload not finished this many seconds after it began (default 1800)")
+    w.add_argument("--max-uploads", type=int, default=16, help="uploads streaming at once, all routes (default 16)")
+    w.add_argument("--max-disk-mb", type=int, default=8192,
+                   help="uploads kept on disk at once: queued media and those streaming (default 8192)")
+    w.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also serve requests for this host name (repeatable; '*' any), "
+                        "beyond loopback names and --host")
     w.add_argument("--library", type=Path, default=None, metavar="HASHES",
                    help="hash file ('unswap hash' output) that uploads are matched against")
     w.add_argument("--keep-media", action="store_true", help="keep uploads after their scan (default: deleted)")
@@ -165,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
 def _batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-list", metavar="FILE", help="also the paths in FILE, one a line ('-': standard input)")
     p.add_argument("--follow-links", action="store_true", help="follow symbolic links out of the folders given")
+    p.add_argument("--hidden", action="store_true", help="also walk hidden files and folders (.git, .cache, ...)")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: the cores)")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on Ray: 'auto', a cluster's host:port, or nothing for a local Ray (needs unswap[ray])")
@@ -180,7 +192,7 @@ def _progress(path: str):
 
     def show(done: int, total: int | None) -> None:
         of = f"/{total}" if total else ""
-        print(f"\r{path}: frame {done}{of}", end="", file=sys.stderr, flush=True)
+        print(f"\r{printable(path)}: frame {done}{of}", end="", file=sys.stderr, flush=True)
 
     return show
 
@@ -224,7 +236,7 @@ def cmd_scan(args) -> int:
             try:
                 result = scanner.scan(file, progress)
             except MediaError as e:
-                _err(f"{path}: {e}")
+                _err(f"{printable(path)}: {e}")
                 code = EXIT_USER
                 continue
             finally:
@@ -234,7 +246,7 @@ def cmd_scan(args) -> int:
             if args.json:
                 print(json.dumps(to_dict(result)), flush=True)
             else:
-                print(to_text(result), flush=True)
+                print(to_text(replace(result, path=printable(path))), flush=True)
             if args.report:
                 _write_report(result, args, file)
     return code
@@ -403,10 +415,11 @@ def cmd_provenance(args) -> int:
         except MissingExtra as e:
             raise UserError(str(e)) from None
         except ProvenanceError as e:
-            _err(f"{path}: {e}")
+            _err(f"{printable(path)}: {e}")
             code = EXIT_USER
             continue
-        print(json.dumps(result.to_dict()) if args.json else result.to_text(), flush=True)
+        shown = replace(result, path=printable(path))
+        print(json.dumps(result.to_dict()) if args.json else shown.to_text(), flush=True)
     return code
 
 
@@ -460,9 +473,9 @@ def _batch_inputs(args):
         raise UserError("no PATH given")
     if args.jobs is not None and args.jobs < 1:
         raise UserError("--jobs must be at least 1")
-    inputs = collect(paths, follow_links=args.follow_links)
+    inputs = collect(paths, follow_links=args.follow_links, hidden=args.hidden)
     for path, why in inputs.skipped:
-        _err(f"skipped {path}: {why}")
+        _err(f"skipped {printable(path)}: {why}")
     return inputs
 
 
@@ -483,14 +496,14 @@ def _batch_run(args, outcomes, on_result, summary) -> int:
                 print("\r\033[K", end="", file=sys.stderr, flush=True)
             summary.add(outcome)
             if outcome.error is not None:
-                _err(f"{outcome.path}: {outcome.error}")
+                _err(f"{printable(outcome.path)}: {outcome.error}")
                 if outcome.path in args.inputs.explicit:
                     code = EXIT_USER
             on_result(outcome)
             if tty:
                 print("\r\033[K" + summary.progress_text(), end="", file=sys.stderr, flush=True)
             elif not args.quiet:
-                _err(f"{summary.progress_text()}: {outcome.path}")
+                _err(f"{summary.progress_text()}: {printable(outcome.path)}")
     except MissingExtra as e:
         raise UserError(str(e)) from None
     except ConnectionError as e:
@@ -535,7 +548,8 @@ def _batch_scan(args, cfg) -> int:
         else:
             records.append(record)
         if outcome.result is not None:
-            print(json.dumps(to_dict(outcome.result)) if args.json else to_text(outcome.result), flush=True)
+            shown = replace(outcome.result, path=printable(outcome.path))
+            print(json.dumps(to_dict(outcome.result)) if args.json else to_text(shown), flush=True)
 
     try:
         code = _batch_run(args, lambda frames: batch.scan_many(files, cfg, jobs=args.jobs, ray=args.ray,
@@ -586,24 +600,30 @@ def cmd_match(args) -> int:
 def cmd_serve(args) -> int:
     import os
 
-    from unswap.serve import MissingExtra, ServeConfig, default_data_dir, is_loopback, require_extra, run
+    from unswap.serve import MissingExtra, ServeConfig, check_token, default_data_dir, is_loopback, require_extra, run
 
     try:
         require_extra()
     except MissingExtra as e:
         raise UserError(str(e)) from None
-    token = args.token or os.environ.get("UNSWAP_TOKEN") or None
+    token = args.token if args.token is not None else os.environ.get("UNSWAP_TOKEN") or None
+    try:
+        check_token(token)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     if not is_loopback(args.host) and not token:
         raise UserError(f"--host {args.host} is reachable from other machines: give --token T "
                         "(or set UNSWAP_TOKEN) so that only holders of the token get in")
     if not 0 <= args.port <= 65535:
         raise UserError("--port must be in 0..65535")
     for name, value in (("--workers", args.workers), ("--max-upload-mb", args.max_upload_mb),
-                        ("--max-queue", args.max_queue)):
+                        ("--max-queue", args.max_queue), ("--max-uploads", args.max_uploads)):
         if value < 1:
             raise UserError(f"{name} must be at least 1")
-    if args.upload_timeout <= 0:
-        raise UserError("--upload-timeout must be positive")
+    if args.upload_timeout <= 0 or args.upload_deadline <= 0:
+        raise UserError("--upload-timeout and --upload-deadline must be positive")
+    if args.max_disk_mb < args.max_upload_mb:
+        raise UserError("--max-disk-mb must be at least --max-upload-mb")
     if args.library is not None:
         from unswap.match import MatchError
         from unswap.serve.library import Library
@@ -612,14 +632,20 @@ def cmd_serve(args) -> int:
             Library(args.library)
         except MatchError as e:
             raise UserError(f"{args.library}: {e}") from None
+    import sqlite3
+
+    from unswap.serve.jobs import JobStore
+
     data = args.data or default_data_dir()
     try:
-        data.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"{data}: cannot create the data folder ({e.strerror or e})") from None
+        JobStore(data)
+    except (OSError, sqlite3.Error) as e:
+        raise UserError(f"{data}: cannot use it as the data folder ({getattr(e, 'strerror', None) or e})") from None
     run(ServeConfig(host=args.host, port=args.port, data=data, workers=args.workers, token=token,
                     max_upload_mb=args.max_upload_mb, library=args.library, keep_media=args.keep_media,
-                    max_queue=args.max_queue, upload_timeout_s=args.upload_timeout))
+                    max_queue=args.max_queue, upload_timeout_s=args.upload_timeout,
+                    upload_deadline_s=args.upload_deadline, max_uploads=args.max_uploads,
+                    max_disk_mb=args.max_disk_mb, allowed_hosts=tuple(args.allow_host)))
     return EXIT_OK
 
 

@@ -22,9 +22,11 @@ import shutil
 import stat
 import struct
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import BinaryIO
 from fractions import Fraction
 from functools import cache
@@ -39,8 +41,8 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from unswap.shots import ShotDetector, luma_thumbnail, rgb_thumbnail
 from unswap.types import Frame, MediaInfo
 
-__all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "MediaError", "OFFLINE_URL", "frames", "looks_like_url",
-           "planned_frames", "probe", "readable_file", "spooled"]
+__all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "DecodeBudget", "DecodeLimits", "MediaError", "OFFLINE_URL",
+           "OverBudget", "frames", "looks_like_url", "planned_frames", "probe", "readable_file", "spooled"]
 
 PathLike = str | os.PathLike[str]
 
@@ -82,20 +84,75 @@ class MediaError(Exception):
         self.path = None if path is None else str(path)
 
 
-def probe(path: PathLike) -> MediaInfo:
+class OverBudget(MediaError):
+    """Decoding a file would pass its DecodeBudget; ``str()`` says which budget."""
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """How much decoding one file may cost, so a small hostile file (a huge GIF canvas of
+    tiny frames, a few KB of lossless WebP that inflate to gigabytes) cannot hold a worker
+    for minutes or gigabytes. A file may decode ``pixels_per_byte`` pixels per byte of its
+    size, and at least ``min_pixels`` (a photo of that size always passes); ``frames`` and
+    ``seconds`` (wall clock, from probing to the last frame) cap any file."""
+
+    pixels_per_byte: float = 20_000.0  # a 1080p H.264 video runs at about 1,000
+    min_pixels: int = 32_000_000
+    frames: int = 500_000
+    seconds: float = 3600.0
+
+
+class DecodeBudget:
+    """One file's decode work so far, charged frame by frame against its DecodeLimits;
+    raises OverBudget (a MediaError) at the first frame past a limit."""
+
+    def __init__(self, path: PathLike, limits: DecodeLimits = DecodeLimits()) -> None:
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            size = 0
+        self.limits, self.path = limits, path
+        self.max_pixels = max(limits.min_pixels, size * limits.pixels_per_byte)
+        self.pixels = self.frames = 0
+        self.deadline = time.monotonic() + limits.seconds
+
+    def fits(self, pixels: int, what: str) -> None:
+        """Raise OverBudget when one frame of ``pixels`` is past the whole pixel budget."""
+        if pixels > self.max_pixels:
+            raise OverBudget(f"{what} of {pixels / 1e6:.0f} megapixels is over the decode budget of "
+                             f"{self.max_pixels / 1e6:.0f} megapixels for a file of its size", self.path)
+
+    def charge(self, pixels: int, what: str = "frame") -> None:
+        """Count one decoded (or about to be decoded) frame of ``pixels``."""
+        self.fits(pixels, what)
+        self.pixels += pixels
+        self.frames += 1
+        if self.pixels > self.max_pixels:
+            raise OverBudget(f"decoding it passes the decode budget of {self.max_pixels / 1e6:.0f} megapixels "
+                             f"for a file of its size (after {self.frames} frames)", self.path)
+        if self.frames > self.limits.frames:
+            raise OverBudget(f"decoding it passes the decode budget of {self.limits.frames} frames", self.path)
+        if time.monotonic() > self.deadline:
+            raise OverBudget(f"decoding it passes the decode budget of {self.limits.seconds:g} s", self.path)
+
+
+def probe(path: PathLike, budget: DecodeBudget | None = None) -> MediaInfo:
     """What ``path`` is: image or video, upright size in pixels, and for videos fps, duration (s), frames.
 
     A video's first frame is decoded to read its rotation, so a video that probes fine has at
     least one decodable frame. Raises MediaError for anything that is not a readable image or
-    video, or whose frame is over MAX_PIXELS.
+    video, or whose frame is over MAX_PIXELS, and OverBudget past ``budget`` (default: a
+    DecodeBudget of the default DecodeLimits); pass the same budget on to ``frames``.
     """
     file = readable_file(path)
+    budget = budget or DecodeBudget(file)
     image = _open_image(file)
     if image is not None:
         with image:
-            return _probe_image(file, image)
+            budget.fits(image.width * image.height, "an image")
+            return _probe_image(file, image, budget)
     with _open_video(file) as container:
-        return _probe_video(file, container)
+        return _probe_video(file, container, budget)
 
 
 def frames(
@@ -106,6 +163,7 @@ def frames(
     sample_fps: float = DEFAULT_SAMPLE_FPS,
     max_frames: int | None = None,
     shots: ShotDetector | None = None,
+    budget: DecodeBudget | None = None,
 ) -> Iterator[Frame]:
     """Upright RGB frames of ``path``, in stream order.
 
@@ -122,17 +180,19 @@ def frames(
     ``info`` is ``probe(path)``, passed to save probing again. With ``shots``, every
     decoded frame of a video (sampled or not; for an animation, every sampled frame) is
     fed to that ``unswap.shots.ShotDetector``, and each Frame's ``shot`` is the index of
-    the shot it belongs to.
+    the shot it belongs to. Every decoded frame is charged to ``budget`` (default: a new
+    DecodeBudget of the default limits); past it, OverBudget is raised.
     """
     if sample_fps <= 0:
         raise ValueError(f"sample_fps must be positive, not {sample_fps}")
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be at least 1, not {max_frames}")
+    budget = budget or DecodeBudget(path)
     if info is None:
-        info = probe(path)
+        info = probe(path, budget)
     if info.kind == "image":
-        return _image_frames(path)
-    return _video_frames(path, info, every_frame, sample_fps, max_frames, shots)
+        return _image_frames(path, budget)
+    return _video_frames(path, info, every_frame, sample_fps, max_frames, shots, budget)
 
 
 def planned_frames(
@@ -196,8 +256,16 @@ def spooled(stream: BinaryIO, suffix: str = "") -> Iterator[Path]:
     """The bytes of ``stream`` (stdin, an upload) in a private temporary file, removed on exit.
 
     Probing and sampling seek in the file, which a pipe cannot do; the file is made with
-    mode 0600 in its own temporary folder, so no other user reads what was piped in.
+    mode 0600 in its own temporary folder, so no other user reads what was piped in. On
+    Linux the file has no name at all (read through /proc/self/fd), so not even a kill -9
+    leaves the copy behind.
     """
+    if os.path.isdir("/proc/self/fd"):
+        with tempfile.TemporaryFile(prefix="unswap-") as f:  # O_TMPFILE, or unlinked at once
+            shutil.copyfileobj(stream, f, 1 << 20)
+            f.flush()
+            yield Path(f"/proc/self/fd/{f.fileno()}")
+        return
     folder = Path(tempfile.mkdtemp(prefix="unswap-"))
     try:
         path = folder / f"stdin{suffix}"
@@ -296,7 +364,7 @@ def _open_image(file: Path) -> Image.Image | None:
     return image
 
 
-def _probe_image(file: Path, image: Image.Image) -> MediaInfo:
+def _probe_image(file: Path, image: Image.Image, budget: DecodeBudget) -> MediaInfo:
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except (OSError, SyntaxError, ValueError) as err:
@@ -306,16 +374,17 @@ def _probe_image(file: Path, image: Image.Image) -> MediaInfo:
     if rotation in (90, 270):
         width, height = height, width
     if _is_animation(image):
-        return _probe_animation(file, image, rotation, mirrored, width, height)
+        return _probe_animation(file, image, rotation, mirrored, width, height, budget)
     return MediaInfo(str(file), "image", width, height, rotation=rotation, mirrored=mirrored)
 
 
-def _image_frames(path: PathLike) -> Iterator[Frame]:
+def _image_frames(path: PathLike, budget: DecodeBudget) -> Iterator[Frame]:
     file = readable_file(path)
     image = _open_image(file)
     if image is None:
         raise MediaError("not an image Pillow can decode", file)
     with image:
+        budget.charge(image.width * image.height, "an image")
         try:
             rgb = _upright_rgb(image)
         except (OSError, SyntaxError, ValueError, EOFError) as err:
@@ -376,9 +445,10 @@ def _frame_duration_s(image: Image.Image) -> float:
 
 
 def _probe_animation(file: Path, image: Image.Image, rotation: int, mirrored: bool,
-                     width: int, height: int) -> MediaInfo:
+                     width: int, height: int, budget: DecodeBudget) -> MediaInfo:
     durations: list[float] = []
     while True:
+        budget.charge(width * height, "an animation frame")  # a frame is decoded onto the whole canvas
         try:
             image.seek(len(durations))
             image.load()  # animated WebP reads a frame's duration only when decoding it
@@ -396,7 +466,7 @@ def _probe_animation(file: Path, image: Image.Image, rotation: int, mirrored: bo
 
 def _animation_frames(
     file: Path, image: Image.Image, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None,
-    shots: ShotDetector | None,
+    shots: ShotDetector | None, budget: DecodeBudget,
 ) -> Iterator[Frame]:
     """Frames of an animated image, picked by index as a video's are (by the mean frame
     rate), each at the time it shows from. A frame that does not decode ends the
@@ -405,6 +475,7 @@ def _animation_frames(
     produced, t = 0, 0.0
     with image:
         for index in range(info.frame_count or 1):
+            budget.charge(image.width * image.height, "an animation frame")
             try:
                 image.seek(index)
                 image.load()  # for its duration, and a GIF frame draws over the one before
@@ -427,9 +498,27 @@ def _animation_frames(
 # ---- videos ----------------------------------------------------------------------------
 
 
+@cache
+def _demuxers() -> str:
+    """Every FFmpeg demuxer but those that open other files or URLs named inside the file
+    (an ffconcat list, an HLS or DASH playlist, an IMF package): a file is read alone."""
+    readers_of_others = {"concat", "hls", "applehttp", "dash", "imf", "ffmetadata"}
+    names = set()
+    for fmt in av.formats_available:
+        try:
+            if av.ContainerFormat(fmt).is_input:
+                names.update(fmt.split(","))
+        except ValueError:
+            pass
+    return ",".join(sorted(names - readers_of_others))
+
+
 def _open_video(file: Path) -> av.container.InputContainer:
+    # "file:" and the whitelists make FFmpeg read this file as a file: a name such as
+    # "concat:a.mp4|b.mp4" or "pipe:0" is a path, and nothing inside the file opens another
+    options = {"protocol_whitelist": "file", "format_whitelist": _demuxers(), "pattern_type": "none"}
     try:
-        container = av.open(str(file), metadata_errors="replace")
+        container = av.open("file:" + os.path.abspath(file), options=options, metadata_errors="replace")
     except av.error.FFmpegError:
         raise MediaError("not an image or video FFmpeg can decode", file) from None
     stream = container.streams.best("video")
@@ -444,9 +533,9 @@ def _open_video(file: Path) -> av.container.InputContainer:
     return container
 
 
-def _probe_video(file: Path, container: av.container.InputContainer) -> MediaInfo:
+def _probe_video(file: Path, container: av.container.InputContainer, budget: DecodeBudget) -> MediaInfo:
     stream = container.streams.best("video")
-    first = next(_decoded(container, stream, file))
+    first = next(_decoded(container, stream, file, budget))
     rotation, mirrored = _display_transform(first)
     pixel_aspect = _pixel_aspect(stream)
     width, height = _square_pixel_width(first.width, pixel_aspect), first.height
@@ -513,17 +602,18 @@ def _square_pixel_width(stored_width: int, pixel_aspect: float) -> int:
 
 
 def _decoded(
-    container: av.container.InputContainer, stream: av.VideoStream, file: Path
+    container: av.container.InputContainer, stream: av.VideoStream, file: Path, budget: DecodeBudget
 ) -> Iterator[av.VideoFrame]:
     """Every frame of ``stream`` in order, ending quietly where the stream breaks off.
 
-    Raises MediaError if not one frame decodes.
+    Raises MediaError if not one frame decodes, OverBudget past ``budget``.
     """
     count = 0
     try:
         for packet in container.demux(stream):
             for frame in packet.decode():
                 count += 1
+                budget.charge(frame.width * frame.height)
                 yield frame
     except av.error.FFmpegError as err:
         if count == 0:
@@ -540,15 +630,15 @@ def _decoded(
 
 def _video_frames(
     path: PathLike, info: MediaInfo, every_frame: bool, sample_fps: float, max_frames: int | None,
-    shots: ShotDetector | None = None,
+    shots: ShotDetector | None, budget: DecodeBudget,
 ) -> Iterator[Frame]:
     file = readable_file(path)
     if info.fps is None:
-        info = probe(file)
+        info = probe(file, budget)
     picture = _open_image(file)
     if picture is not None:
         if _is_animation(picture):
-            yield from _animation_frames(file, picture, info, every_frame, sample_fps, max_frames, shots)
+            yield from _animation_frames(file, picture, info, every_frame, sample_fps, max_frames, shots, budget)
             return
         picture.close()
     fps = info.fps
@@ -571,7 +661,7 @@ def _video_frames(
         origin = stream.start_time
         picks = _Picks(step)
         produced = 0
-        for count, frame in enumerate(_decoded(container, stream, file)):
+        for count, frame in enumerate(_decoded(container, stream, file, budget)):
             if count == 0 and frame.pts is not None:
                 origin = frame.pts if origin is None else min(origin, frame.pts)
             if frame.pts is None or origin is None or time_base is None:

@@ -19,7 +19,7 @@ from unswap.detectors.registry import require_detector
 from unswap.faces.align import crop
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
-from unswap.media import DEFAULT_SAMPLE_FPS, frames, planned_frames, probe
+from unswap.media import DEFAULT_SAMPLE_FPS, DecodeBudget, DecodeLimits, frames, planned_frames, probe
 from unswap.prefetch import prefetch
 from unswap.shots import ShotDetector, shot_spans
 from unswap.types import MediaInfo, Track
@@ -44,6 +44,7 @@ class ScanConfig:
     thumb_px: int = 640  # longer side of a kept full-frame thumbnail (with keep_crops)
     region_level: float = 0.5  # region-map value that counts a cell as blended in
     provenance: bool = True  # read the file's C2PA Content Credentials too
+    decode: DecodeLimits = DecodeLimits()  # a file past these gets OverBudget, not minutes of decoding
 
 
 @dataclass
@@ -107,11 +108,12 @@ class Scanner:
         ``progress(frames_done, frames_expected)`` is called after each sampled frame.
         """
         cfg = self.config
-        info = probe(path)
+        budget = DecodeBudget(path, cfg.decode)
+        info = probe(path, budget)
         shots = ShotDetector()
         decoded = prefetch(
             frames(path, info, every_frame=cfg.every_frame, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames,
-                   shots=shots)
+                   shots=shots, budget=budget)
         )
         with decoded:
             result = self._scan(path, info, decoded, progress)

@@ -471,14 +471,17 @@ def difference(suspect_rgb: np.ndarray, source_rgb: np.ndarray,
 # ---- matching files --------------------------------------------------------------------
 
 
-def media_files(folder: PathLike) -> list[Path]:
-    """Regular files under ``folder``, recursively, sorted by path; hidden ones (a name
-    starting with '.', or inside such a folder) are left out."""
-    out = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        out += [Path(root) / n for n in names if not n.startswith(".")]
-    return sorted(p for p in out if p.is_file())
+def media_files(folder: PathLike, skipped: list[tuple[str, str]] | None = None) -> list[Path]:
+    """The media files under ``folder``, sorted by path, found as ``scan DIR --follow-links``
+    finds them (``unswap.batch.collect``: regular files with a media name, hidden ones left
+    out; a library folder's links are the user's own choice of sources, so they are
+    followed); what the walk left out is added to ``skipped`` as (path, why)."""
+    from unswap.batch import collect
+
+    found = collect([folder], follow_links=True)
+    if skipped is not None:
+        skipped += found.skipped
+    return [Path(p) for p in found.files]
 
 
 def _same_file(a: PathLike, b: PathLike) -> bool:
@@ -511,7 +514,7 @@ def _sources(against: Path, records: list[MediaHashes] | None, suspect: PathLike
     """Each source's hashes (the suspect's own file left out), with its media file where it
     is at hand (else None)."""
     if records is None:
-        for path in media_files(against):
+        for path in media_files(against, skipped):
             if _same_file(path, suspect):
                 continue
             try:

@@ -34,6 +34,27 @@ class ServeConfig:
     keep_media: bool = False
     max_queue: int = 64  # unfinished jobs (queued or running) before a new one gets 429
     upload_timeout_s: float = 60.0  # an upload that sends nothing this long is refused
+    upload_deadline_s: float = 1800.0  # an upload not finished this long after it began is refused
+    max_uploads: int = 16  # uploads streaming at once, every route together
+    max_disk_mb: int = 8192  # bytes under DATA/uploads (queued media and uploads streaming)
+    allowed_hosts: tuple[str, ...] = ()  # Host names served beyond loopback and --host; "*": any
+
+
+def check_token(token: str | None) -> None:
+    """Raise ValueError for a token no request could send: blank, or with spaces at its
+    ends (the page and HTTP clients trim them)."""
+    if token is not None and (not token.strip() or token != token.strip()):
+        raise ValueError("--token must not be blank nor start or end with a space")
+
+
+def served_hosts(cfg: ServeConfig) -> frozenset[str]:
+    """Host names (lower case, no port) a request may name: loopback names, the address
+    listened on unless it is a wildcard, and ``allowed_hosts``. A web page on another
+    site that rebinds its own name to 127.0.0.1 sends its own name, and is refused."""
+    names = {"localhost", "127.0.0.1", "::1", *(h.lower() for h in cfg.allowed_hosts)}
+    if cfg.host not in ("0.0.0.0", "::", ""):
+        names.add(cfg.host.strip("[]").lower())
+    return frozenset(names)
 
 
 def default_data_dir() -> Path:

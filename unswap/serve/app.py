@@ -3,6 +3,10 @@
 Errors are JSON ``{"code", "message"}`` with a stable ``code``. With a token set, every
 ``/api`` call needs ``Authorization: Bearer TOKEN``; the report link, which a browser opens
 without that header, also takes the token from the cookie the page sets.
+
+A server on loopback is reachable from every web page its user opens, so, token or not,
+a request must name a served host (``served_hosts``: no DNS rebinding), and one that
+changes state (not GET or HEAD) must come from no browser or from the page's own origin.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import sqlite3
+from urllib.parse import unquote, urlsplit
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +32,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 
 from unswap import __version__
-from unswap.serve import ServeConfig
+from unswap.serve import ServeConfig, is_loopback, served_hosts
 from unswap.serve.jobs import (
     SCAN_OPTIONS,
     BadOption,
@@ -37,7 +43,7 @@ from unswap.serve.jobs import (
     new_job_id,
     scan_options,
 )
-from unswap.serve.upload import ApiError, receive
+from unswap.serve.upload import ApiError, UploadBudget, receive
 
 STATIC = Path(__file__).parent / "static"
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -45,7 +51,8 @@ PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 TOKEN_COOKIE = "unswap_token"
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-                 408: "timeout", 413: "too_large", 415: "not_media", 429: "queue_full"}
+                 403: "forbidden", 408: "timeout", 413: "too_large", 415: "not_media", 429: "queue_full",
+                 507: "disk_full"}
 
 
 class Error(BaseModel):
@@ -96,6 +103,9 @@ class Health(BaseModel):
     status: str
     version: str
     token_required: bool
+
+
+_UPLOAD_ERRORS = (400, 401, 403, 408, 413, 415, 429, 507)
 
 
 def _errors(*codes: int) -> dict:
@@ -162,27 +172,67 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _host_name(host: str) -> str:
+    """The name part of a Host header (``[::1]:8000`` -> ``::1``), lower case."""
+    name = host.rsplit("]", 1)[0].lstrip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
+    return name.lower()
+
+
+class _SameSite:
+    """Refuses (403, JSON) a request whose Host is not served, and a state-changing one
+    sent by a page of another origin: ``Sec-Fetch-Site`` cross-site or same-site, or an
+    ``Origin`` that is not this Host. Clients that send neither (curl, scripts) pass."""
+
+    def __init__(self, app, hosts: frozenset[str]):
+        self.app, self.hosts = app, hosts
+
+    def _refusal(self, scope) -> tuple[str, str] | None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        name = _host_name(host)
+        if not (name in self.hosts or "*" in self.hosts or is_loopback(name)):
+            return "bad_host", (f"this server does not serve the host {host!r}; "
+                                "start it with --allow-host NAME to serve that name")
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return None
+        if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return "cross_origin", "a request from another site's page is refused"
+        origin = headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+            return "cross_origin", f"a request from the origin {origin!r} is refused"
+        return None
+
+    async def __call__(self, scope, receive, send):
+        refused = self._refusal(scope) if scope["type"] == "http" else None
+        if refused is None:
+            return await self.app(scope, receive, send)
+        await JSONResponse({"code": refused[0], "message": refused[1]}, 403)(scope, receive, send)
+
+
 def create_app(cfg: ServeConfig) -> FastAPI:
     """The ASGI app for ``cfg``; its lifespan starts and stops the worker processes."""
     from unswap.detectors import DEFAULT_DETECTOR, list_detectors
     from unswap.report.html import CSP as REPORT_CSP
     from unswap.serve.library import Library
 
-    store = JobStore(cfg.data)
+    store = JobStore(cfg.data, cfg.keep_media)
     pool = WorkerPool(PoolConfig(cfg.data, cfg.workers, cfg.keep_media), store)
     library = Library(cfg.library) if cfg.library else None
     max_bytes = cfg.max_upload_mb * 2**20
+    budget = UploadBudget(store.uploads, cfg.max_uploads, cfg.max_disk_mb * 2**20)
     hashing = anyio.CapacityLimiter(max(1, cfg.workers))
 
     @asynccontextmanager
     async def lifespan(_app):
-        pool.start()
+        pool.start()  # first: jobs a killed server left running are queued again, or failed
+        store.sweep_uploads()  # what it left half-written, and the uploads of jobs that ended
         yield
         pool.stop()
 
     app = FastAPI(title="unswap", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Scan images and videos for face-swapped faces, hash them (PDQ) and match them "
                               "against a library, on this machine. Errors are JSON with a stable `code`.")
+    app.add_middleware(_SameSite, hosts=served_hosts(cfg))
     app.add_middleware(_SecurityHeaders)
     app.state.pool = pool
 
@@ -199,6 +249,12 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         return JSONResponse({"code": _STATUS_CODES.get(e.status_code, "error"), "message": str(e.detail)},
                             e.status_code, headers=headers or None)
 
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _store_error(_request, e: sqlite3.OperationalError):
+        if "full" in str(e):
+            return JSONResponse({"code": "disk_full", "message": "the server's disk is full"}, 507)
+        raise e
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, e: RequestValidationError):
         first = e.errors()[0] if e.errors() else {}
@@ -212,8 +268,8 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         scheme, _, value = given.partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), cfg.token.encode()):
             return
-        cookie = request.cookies.get(TOKEN_COOKIE)
-        if cookie_ok and cookie and hmac.compare_digest(cookie.encode(), cfg.token.encode()):
+        cookie = request.cookies.get(TOKEN_COOKIE)  # the page writes it URL-encoded
+        if cookie_ok and cookie and hmac.compare_digest(unquote(cookie).encode(), cfg.token.encode()):
             return
         raise ApiError(401, "unauthorized", "this server needs a token: send 'Authorization: Bearer TOKEN'")
 
@@ -251,12 +307,13 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                 "default_detector": DEFAULT_DETECTOR, "scan_options": list(SCAN_OPTIONS)}
 
     @app.post("/api/scans", status_code=202, response_model=Created, dependencies=api, openapi_extra=_scan_body(list_detectors()),
-              responses=_errors(400, 401, 408, 413, 415, 429), summary="Upload a file to scan")
+              responses=_errors(*_UPLOAD_ERRORS), summary="Upload a file to scan")
     async def create_scan(request: Request):
-        if store.unfinished() >= cfg.max_queue:
+        if store.unfinished() + budget.scans >= cfg.max_queue:
             raise ApiError(429, "queue_full", f"{cfg.max_queue} scans are waiting or running; try again later")
         job_id = new_job_id()
-        up = await receive(request, store.media_path(job_id), max_bytes, cfg.upload_timeout_s)
+        with budget.slot(store.media_path(job_id), scan=True) as slot:
+            up = await _receive(request, store.media_path(job_id), slot)
         try:
             if up.path is None:
                 raise ApiError(400, "bad_request", "no file: send the media in the field 'file'")
@@ -299,17 +356,21 @@ def create_app(cfg: ServeConfig) -> FastAPI:
             raise ApiError(409, "not_finished", f"scan {job_id} is {r['status']}: no report yet")
         return HTMLResponse(r["report"], headers={"content-security-policy": REPORT_CSP})
 
-    @app.delete("/api/scans/{job_id}", status_code=204, dependencies=api, responses=_errors(401, 404),
+    @app.delete("/api/scans/{job_id}", status_code=204, dependencies=api, responses=_errors(401, 403, 404),
                 summary="Delete a scan, its result and report (and its media, if still there)")
     def delete_scan(job_id: str):
         job_row(job_id)
         store.delete(job_id)
         return Response(status_code=204)
 
+    async def _receive(request: Request, dest: Path, slot, max_field_bytes: int = 4096):
+        return await receive(request, dest, max_bytes, cfg.upload_timeout_s, cfg.upload_deadline_s, slot,
+                             max_field_bytes=max_field_bytes)
+
     async def _receive_temp(request: Request, max_field_bytes: int = 4096):
         dest = store.uploads / f"{new_job_id()}.tmp"
-        up = await receive(request, dest, max_bytes, cfg.upload_timeout_s, max_field_bytes=max_field_bytes)
-        return dest, up
+        with budget.slot(dest) as slot:
+            return dest, await _receive(request, dest, slot, max_field_bytes)
 
     async def _in_thread(fn, *args):
         from unswap.media import MediaError
@@ -319,7 +380,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         except MediaError as e:
             raise ApiError(415, "not_media", f"not usable media: {e}") from None
 
-    @app.post("/api/hash", dependencies=api, openapi_extra=_HASH_BODY, responses=_errors(400, 401, 408, 413, 415),
+    @app.post("/api/hash", dependencies=api, openapi_extra=_HASH_BODY, responses=_errors(*_UPLOAD_ERRORS),
               summary="PDQ hashes of an upload (docs/hash-format.md), matched against the library; keeps no media")
     async def hash_upload(request: Request) -> dict[str, Any]:
         from unswap.hashing import DEFAULT_HASH_FPS, MAGIC, format_hashes, hash_media, to_dict
@@ -344,7 +405,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         return {"hashes": to_dict(h), "text": f"{MAGIC}\n{format_hashes(h)}\n",
                 "match": library.match_hashes(h) if library else None}
 
-    @app.post("/api/match", dependencies=api, openapi_extra=_MATCH_BODY, responses=_errors(400, 401, 408, 413, 415),
+    @app.post("/api/match", dependencies=api, openapi_extra=_MATCH_BODY, responses=_errors(*_UPLOAD_ERRORS),
               summary="Match an upload, or one file's posted hash list, against the library (`unswap match --json`)")
     async def match_upload(request: Request) -> dict[str, Any]:
         from unswap.serve.library import parse_hash_list

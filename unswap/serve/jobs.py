@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from unswap.lifetime import die_with_parent
+
 _log = logging.getLogger("unswap.serve")
 
 STATUSES = ("queued", "running", "done", "failed")
@@ -64,14 +66,29 @@ def _connect(db: Path) -> sqlite3.Connection:
     return con
 
 
-class JobStore:
-    """The jobs table of ``DATA/jobs.sqlite3``; safe to share between threads of one process."""
+def _private_folder(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
 
-    def __init__(self, data: Path):
-        self.data = Path(data)
+
+class JobStore:
+    """The jobs table of ``DATA/jobs.sqlite3``; safe to share between threads of one process.
+
+    The data folder and the uploads folder are made 0700 and the database 0600 (SQLite
+    gives its -wal and -shm files the database's mode): uploads and results are private
+    to the user. With ``keep_media`` a finished job's upload stays until it is deleted.
+    Raises OSError or sqlite3.Error for a folder that cannot be written.
+    """
+
+    def __init__(self, data: Path, keep_media: bool = False):
+        self.data, self.keep_media = Path(data), keep_media
         self.uploads = self.data / "uploads"
-        self.uploads.mkdir(parents=True, exist_ok=True)
-        self._con = _connect(self.data / "jobs.sqlite3")
+        _private_folder(self.data)
+        _private_folder(self.uploads)
+        db = self.data / "jobs.sqlite3"
+        os.close(os.open(db, os.O_RDWR | os.O_CREAT, 0o600))
+        db.chmod(0o600)
+        self._con = _connect(db)
         self._lock = threading.Lock()
         with self._lock:
             self._con.executescript(_SCHEMA)
@@ -126,6 +143,19 @@ class JobStore:
             self.media_path(job_id).unlink(missing_ok=True)
         return gone
 
+    def sweep_uploads(self) -> int:
+        """Delete what ``uploads/`` holds for no queued or running job (nor, with
+        ``keep_media``, a finished one): half-written uploads of a server that was killed,
+        hashing's temporary files, media of failed jobs. Returns how many went."""
+        keep = ("'queued', 'running', 'done', 'failed'" if self.keep_media else "'queued', 'running'")
+        live = {r["id"] for r in self._q(f"SELECT id FROM jobs WHERE status IN ({keep})")}
+        gone = 0
+        for p in self.uploads.iterdir():
+            if not (p.suffix == ".media" and p.stem in live):
+                p.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
     def requeue_interrupted(self) -> int:
         """At start: jobs a previous server left running are queued again (or failed, when
         their worker has died on them MAX_ATTEMPTS times); returns how many were queued."""
@@ -164,6 +194,9 @@ class JobStore:
                 (json.dumps(result), report, time.time(), job_id))
 
     def fail(self, job_id: str, error: str) -> None:
+        """Record the job failed, and delete its upload: it will not be scanned again."""
+        if not self.keep_media:
+            self.media_path(job_id).unlink(missing_ok=True)
         self._x("UPDATE jobs SET status = 'failed', error = ?, finished = ? WHERE id = ?",
                 (error, time.time(), job_id))
 
@@ -180,24 +213,12 @@ class _Deleted(Exception):
     """The job was deleted while it was being scanned."""
 
 
-def _die_with_parent() -> None:
-    # Linux: the kernel kills this worker when the server process dies, even by kill -9,
-    # so no orphan keeps scanning (and holding the upload) after a crash.
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
-
-
 def _worker_main(data: str, keep_media: bool, parent: int, poll_s: float) -> None:
-    _die_with_parent()
+    die_with_parent()  # no orphan keeps scanning (and holding the upload) after a crash
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server; it stops us
     from unswap.detectors import DEFAULT_DETECTOR, create_detector
 
-    store = JobStore(Path(data))
+    store = JobStore(Path(data), keep_media)
     # one loaded model per detector name, shared by every job's Scanner, so options that
     # differ from job to job never load the model again (nor fill memory with copies)
     detectors = {DEFAULT_DETECTOR: create_detector(DEFAULT_DETECTOR)}
@@ -207,10 +228,10 @@ def _worker_main(data: str, keep_media: bool, parent: int, poll_s: float) -> Non
         if job is None:
             time.sleep(poll_s)
             continue
-        _run_job(store, detectors, job, keep_media)
+        _run_job(store, detectors, job)
 
 
-def _run_job(store: JobStore, detectors: dict, job: sqlite3.Row, keep_media: bool) -> None:
+def _run_job(store: JobStore, detectors: dict, job: sqlite3.Row) -> None:
     from unswap.detectors import create_detector
     from unswap.media import MediaError
     from unswap.report import to_dict
@@ -230,6 +251,10 @@ def _run_job(store: JobStore, detectors: dict, job: sqlite3.Row, keep_media: boo
         if not store.progress(job_id, done, expected):
             raise _Deleted
 
+    if not path.exists():  # an earlier try deleted it, then could not record its outcome
+        store.fail(job_id, "its upload is gone: an earlier try of this scan could not save its result "
+                           "(was the disk full?)")
+        return
     # The outcome is recorded only once the upload is gone (unless kept): a client that
     # sees a job finished must find no trace of its media left on disk.
     finished = failed = None
@@ -251,11 +276,14 @@ def _run_job(store: JobStore, detectors: dict, job: sqlite3.Row, keep_media: boo
         _log.exception("scan of job %s failed", job_id)
         failed = f"internal error: {type(e).__name__}: {e}"
     finally:
-        if not keep_media:
+        if not store.keep_media:
             path.unlink(missing_ok=True)
     if finished is not None:
-        store.finish(job_id, *finished)
-    elif failed is not None:
+        try:
+            store.finish(job_id, *finished)
+        except sqlite3.OperationalError as e:  # disk full: the short error line may still fit
+            failed = f"the result could not be saved: {e}"
+    if failed is not None:
         store.fail(job_id, failed)
 
 

@@ -10,6 +10,11 @@ first bytes, not from its name or the type the client claims.
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -58,6 +63,65 @@ def display_name(filename: str | None) -> str:
     return name[:MAX_NAME_CHARS] if name not in ("", ".", "..") else "upload"
 
 
+class UploadBudget:
+    """What every upload route shares: at most ``max_count`` uploads streaming at once, and
+    at most ``max_bytes`` under ``folder`` (queued media plus what is streaming), checked
+    before a byte is stored and on every chunk. One event loop calls it: no lock needed."""
+
+    def __init__(self, folder: Path, max_count: int, max_bytes: int):
+        self.folder, self.max_count, self.max_bytes = folder, max_count, max_bytes
+        self.scans = 0
+        self.streaming = 0  # bytes received by the uploads streaming now
+        self.stored = 0  # bytes of the other files under the folder, as last measured
+        self._dests: set[str] = set()
+
+    def _measure(self) -> None:
+        with os.scandir(self.folder) as it:
+            self.stored = sum(e.stat().st_size for e in it
+                              if e.name not in self._dests and e.is_file(follow_symlinks=False))
+
+    def full(self) -> ApiError:
+        return ApiError(429, "busy", f"uploads waiting to be scanned fill the {self.max_bytes // 2**20} MB "
+                                     "this server keeps for them; try again later")
+
+    @contextmanager
+    def slot(self, dest: Path, scan: bool = False) -> Iterator[_Slot]:
+        """The share of one upload to ``dest`` (a file in the folder), given back when it
+        ends; ApiError 429 when none is free."""
+        if len(self._dests) >= self.max_count:
+            raise ApiError(429, "busy", f"{self.max_count} uploads are streaming; try again later")
+        self._measure()
+        if self.stored >= self.max_bytes:
+            raise self.full()
+        s = _Slot(self)
+        self._dests.add(dest.name)
+        self.scans += scan
+        try:
+            yield s
+        finally:
+            self._dests.discard(dest.name)
+            self.scans -= scan
+            self.streaming -= s.taken
+
+    def take(self, s: _Slot, n: int) -> None:
+        """Count ``n`` more bytes of one upload; ApiError 429 past the budget."""
+        s.taken += n
+        self.streaming += n
+        if self.stored + self.streaming > self.max_bytes:
+            self._measure()  # media may have gone since: scans end
+            if self.stored + self.streaming > self.max_bytes:
+                raise self.full()
+
+    def room(self) -> int:
+        return self.max_bytes - self.stored - self.streaming
+
+
+@dataclass
+class _Slot:
+    budget: UploadBudget
+    taken: int = 0
+
+
 @dataclass
 class Upload:
     """What was received: the media file (None when none was sent), its display name,
@@ -70,8 +134,10 @@ class Upload:
 
 
 class _Receiver:
-    def __init__(self, dest: Path, max_bytes: int, file_fields: tuple[str, ...], max_field_bytes: int):
+    def __init__(self, dest: Path, max_bytes: int, file_fields: tuple[str, ...], max_field_bytes: int,
+                 slot: _Slot | None):
         self.dest, self.max_bytes, self.file_fields, self.max_field_bytes = dest, max_bytes, file_fields, max_field_bytes
+        self.slot = slot
         self.parts = 0
         self.fields: dict[str, str] = {}
         self.size = 0
@@ -114,12 +180,16 @@ class _Receiver:
         if name is None:
             raise ApiError(400, "bad_request", "a form field without a name")
         self._part_name = name.decode("utf-8", "replace")
+        if self._part_name in self.fields:  # which of two values was meant cannot be told
+            raise ApiError(400, "bad_request", f"more than one {self._part_name!r} field")
         self._is_file = self._part_name in self.file_fields
         if self._is_file:
             if self._file is not None:
                 raise ApiError(400, "bad_request", f"more than one {self._part_name!r} field")
             self.name = display_name(params.get(b"filename", b"").decode("utf-8", "replace"))
-            self._file = open(self.dest, "xb")  # the job id's file: exclusive, never a given name
+            # the job id's file: exclusive, never a given name, readable by this user alone
+            with _disk_full_is_507():
+                self._file = os.fdopen(os.open(self.dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -131,11 +201,14 @@ class _Receiver:
         self.size += len(chunk)
         if self.size > self.max_bytes:
             raise ApiError(413, "too_large", f"the upload is over the limit of {self.max_bytes // 2**20} MB")
+        if self.slot is not None:
+            self.slot.budget.take(self.slot, len(chunk))
         if not self._sniffed:
             self._head += chunk[: SNIFF_BYTES - len(self._head)]
             if len(self._head) >= SNIFF_BYTES:
                 self._sniff()
-        self._file.write(chunk)
+        with _disk_full_is_507():
+            self._file.write(chunk)
 
     def _sniff(self) -> None:
         self._sniffed = True
@@ -156,16 +229,39 @@ class _Receiver:
             raise ApiError(400, "bad_request", f"form field {self._part_name!r} is not UTF-8 text") from None
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        """Close the file (its last bytes may meet a full disk: ApiError 507), once."""
+        f, self._file = self._file, None
+        if f is not None:
+            with _disk_full_is_507():
+                f.close()
 
 
-async def receive(request, dest: Path, max_bytes: int, timeout_s: float, *, file_fields: tuple[str, ...] = ("file",),
+@contextmanager
+def _disk_full_is_507() -> Iterator[None]:
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise ApiError(507, "disk_full", "the server's disk is full: the upload was not kept") from None
+
+
+def _discard(rx: _Receiver, dest: Path) -> None:
+    try:
+        rx.close()
+    except ApiError:
+        pass  # the upload is refused already; its file goes all the same
+    dest.unlink(missing_ok=True)
+
+
+async def receive(request, dest: Path, max_bytes: int, timeout_s: float, deadline_s: float = float("inf"),
+                  slot: _Slot | None = None, *, file_fields: tuple[str, ...] = ("file",),
                   max_field_bytes: int = 4096) -> Upload:
     """Stream a multipart/form-data request body: the part named in ``file_fields`` to
-    ``dest``, the other fields into memory (each at most ``max_field_bytes``). Raises
-    ApiError (and leaves no file at ``dest``) for a malformed, oversize, stalled or
-    not-media upload."""
+    ``dest``, the other fields into memory (each at most ``max_field_bytes``), within
+    ``timeout_s`` of silence and ``deadline_s`` in all, counting its bytes against the
+    ``slot`` this request holds of an UploadBudget. Raises ApiError (and leaves no file at ``dest``)
+    for a malformed, oversize, stalled, slow or not-media upload, or one over the budget."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
@@ -173,16 +269,22 @@ async def receive(request, dest: Path, max_bytes: int, timeout_s: float, *, file
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes + MAX_PARTS * max_field_bytes + 65536:
         raise ApiError(413, "too_large", f"the upload is over the limit of {max_bytes // 2**20} MB")
-    rx = _Receiver(dest, max_bytes, file_fields, max_field_bytes)
+    if slot is not None and declared is not None and declared.isdigit() and int(declared) > slot.budget.room() + 65536:
+        raise slot.budget.full()
+    rx = _Receiver(dest, max_bytes, file_fields, max_field_bytes, slot)
     parser = MultipartParser(boundary, rx.callbacks(), max_header_count=8, max_header_size=MAX_HEADER_BYTES)
     chunks = request.stream().__aiter__()
+    end = time.monotonic() + deadline_s
     try:
         while True:
+            left = end - time.monotonic()
             try:
-                chunk = await asyncio.wait_for(chunks.__anext__(), timeout_s)
+                chunk = await asyncio.wait_for(chunks.__anext__(), min(timeout_s, max(left, 0)))
             except StopAsyncIteration:
                 break
             except TimeoutError:
+                if left < timeout_s:  # a trickle that sends a byte now and then is still cut off
+                    raise ApiError(408, "timeout", f"the upload took over {deadline_s:g} s") from None
                 raise ApiError(408, "timeout", f"no upload data for {timeout_s:g} s") from None
             except ClientDisconnect:  # nobody is left to answer; the file goes all the same
                 raise ApiError(400, "bad_request", "the client went away during the upload") from None
@@ -191,15 +293,13 @@ async def receive(request, dest: Path, max_bytes: int, timeout_s: float, *, file
         parser.finalize()
         if rx.open_part or rx.parts == 0:
             raise ApiError(400, "bad_request", "the multipart body ends before its closing boundary")
-    except MultipartParseError as e:
         rx.close()
-        dest.unlink(missing_ok=True)
+    except MultipartParseError as e:
+        _discard(rx, dest)
         too_big = "header" in str(e).lower()
         raise ApiError(400, "header_too_large" if too_big else "bad_request",
                           f"malformed multipart body: {e}") from None
     except BaseException:
-        rx.close()
-        dest.unlink(missing_ok=True)
+        _discard(rx, dest)
         raise
-    rx.close()
     return Upload(dest if rx.name is not None else None, rx.name or "", rx.size, rx.fields)
