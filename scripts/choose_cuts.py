@@ -22,6 +22,7 @@ below which the fakes of every set fall at most ``--max-fnr`` of the time.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import torch
 
 from unswap.calibrate import fit_platt, prior_weights, verdict_thresholds
 from unswap.detectors.base import sigmoid
-from unswap.mediasets import person_folds, read_labels
+from unswap.mediasets import dev_files, person_folds, read_labels
 from unswap.metrics import roc_auc
 from unswap.paths import shared_data_dir
 from unswap.train import monitor
@@ -75,6 +76,8 @@ def main() -> None:
     ap.add_argument("--max-fnr", type=float, default=0.05)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, help="write the file-level scores here (.npz)")
+    ap.add_argument("--oof-csv", type=Path, help="write the inswapper out-of-fold scores here (path,p_fake), "
+                                                  "for set_verdict.py --inswapper-oof")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = shared_data_dir()
@@ -97,13 +100,18 @@ def main() -> None:
         s = monitor.file_scores(p, len(y_ins), fi, ti)
         oof[folds == k] = s[folds == k]
     files["inswapper_oof"] = oof
+    if args.oof_csv:
+        with open(args.oof_csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["path", "p_fake"])
+            w.writerows((g.rel, "" if np.isnan(s) else f"{s:.6f}") for g, s in zip(ins_files, oof))
     labels = {name: y for name, (y, _, _, _) in sets.items()} | {"inswapper_oof": y_ins}
     labels["val"], files["val"] = val_y, final["val"]
 
     halves = {}
     for name in PHOTO_HOLDOUTS:
         if name in files:
-            fold = person_folds(monitor.set_files(name, data / monitor.SETS[name]), 2, seed=1)
+            fold = person_folds(dev_files(data / monitor.SETS[name]), 2, seed=1)
             for h, tag in ((0, "choose"), (1, "check")):
                 halves[f"{name}_{tag}"] = (files[name][fold == h], labels[name][fold == h])
     chosen = {"val": (files["val"], val_y), "ffpp": (files["ffpp"], labels["ffpp"]),

@@ -110,3 +110,16 @@ def people_holdout(files: list[LabelledFile], share: float = PHOTO_HOLDOUT_SHARE
     held_people = {people[j] for j in order[: round(share * len(people))]}
     held = [f for f in files if person_of(f) in held_people]
     return [f for f in files if person_of(f) not in held_people], held
+
+
+def dev_files(labels_csv: str | Path) -> list[LabelledFile]:
+    """The files of a labelled set that dev measurements may use: of the photo sets of
+    reals that training draws on (FairFace, CelebA, LFW), only the people it leaves out;
+    of any other set, every file."""
+    files = read_labels(labels_csv)
+    kind = Path(labels_csv).resolve().parent.name
+    if kind == "fairface":
+        return fairface_holdout(files)[1]
+    if kind in ("celeba", "lfw"):
+        return people_holdout(files)[1]
+    return files

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from unswap.media import MediaError
-from unswap.mediasets import fairface_holdout, people_holdout, read_labels
+from unswap.mediasets import dev_files
 from unswap.metrics import roc_auc
 from unswap.train.sources import file_crops
 
@@ -27,17 +27,6 @@ SETS = {
 }
 
 
-def set_files(name: str, labels: Path) -> list:
-    """The files of monitor set ``name``: a photo set of reals gives only the people
-    training leaves out of it."""
-    files = read_labels(labels)
-    if name == "fairface_holdout":
-        return fairface_holdout(files)[1]
-    if name in ("celeba_holdout", "lfw_holdout"):
-        return people_holdout(files)[1]
-    return files
-
-
 def build(data_dir: Path, cache: Path, size: int) -> dict:
     """{set: (labels (F,), crops (N, S, S, 3) uint8, file index (N,), track id (N,))}."""
     if cache.is_file():
@@ -48,7 +37,7 @@ def build(data_dir: Path, cache: Path, size: int) -> dict:
         labels = Path(data_dir) / rel
         if not labels.is_file():
             continue
-        files = set_files(name, labels)
+        files = dev_files(labels)
         ys, xs, fi, ti = [], [], [], []
         for n, f in enumerate(files):
             ys.append(f.y)
