@@ -15,6 +15,7 @@ from PIL import Image
 
 from unswap.cli import main
 from unswap.detectors import DEFAULT_DETECTOR
+from unswap.vocabulary import WORDS
 
 TRACK_KEYS = {"track_id", "p_fake", "start_s", "end_s", "frames"}
 
@@ -69,7 +70,7 @@ def test_video_without_a_face_says_so(tmp_path, capsys):
     video = write_video(tmp_path / "grey.mp4")
     code, out, _ = run(capsys, "scan", str(video))
     assert code == 0
-    assert "no face found" in out
+    assert f": {WORDS['no-face'].headline}\n" in out
     code, out, _ = run(capsys, "scan", "--json", str(video))
     record = json.loads(out)
     assert (record["label"], record["p_fake"], record["tracks"]) == ("no-face", None, [])
