@@ -410,28 +410,13 @@ def cmd_export(args) -> int:
 
 def cmd_detectors(args) -> int:
     from unswap.detectors import DEFAULT_DETECTOR, list_detectors
-    from unswap.report import shipped_config
-    from unswap.vocabulary import digits
+    from unswap.vocabulary import detector_lines
 
     for name in list_detectors():
         print(name + ("  (default: what scan uses unless --detector says otherwise)" if name == DEFAULT_DETECTOR else ""))
-        doc = " ".join((getattr(_factory(name), "__doc__", None) or "").split())
-        cfg = shipped_config(name)
-        said = [doc] if doc else []
-        if cfg is not None:
-            d = digits(cfg.threshold, *([cfg.real_below] if cfg.real_below is not None else []))
-            said.append(f"Calls a face fake from p_fake {cfg.threshold:.{d}f}" + (
-                f", finds no sign of a swap below {cfg.real_below:.{d}f}." if cfg.real_below is not None else "."))
-            said.append(cfg.rates_sentence() or "Error rates outside its training data: not measured.")
-        for line in said:
+        for line in detector_lines(name):
             print(f"  {line}")
     return EXIT_OK
-
-
-def _factory(name: str):
-    from unswap.detectors.registry import _FACTORIES
-
-    return _FACTORIES[name]
 
 
 def cmd_provenance(args) -> int:

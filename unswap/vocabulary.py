@@ -195,3 +195,30 @@ def provenance_words(p: dict | None) -> str | None:
     return (f"Content Credentials INVALID (signer {trust}): the file carries a signed record of where it came "
             "from, but the record does not check out: the file was changed after it was signed, or the record "
             "is damaged or forged. Do not trust what the record claims.")
+
+
+def detector_lines(name: str) -> list[str]:
+    """What a registered detector is, in a few sentences: its description, where it calls
+    a face fake (and clears one), and its measured error rates."""
+    from unswap.detectors.registry import _FACTORIES
+    from unswap.report import shipped_config
+
+    doc = " ".join((_FACTORIES[name].__doc__ or "").split())
+    cfg = shipped_config(name)
+    said = [doc] if doc else []
+    if cfg is not None:
+        d = digits(cfg.threshold, *([cfg.real_below] if cfg.real_below is not None else []))
+        said.append(f"Calls a face fake from p_fake {cfg.threshold:.{d}f}" + (
+            f", finds no sign of a swap below {cfg.real_below:.{d}f}." if cfg.real_below is not None else "."))
+        said.append(cfg.rates_sentence() or "Error rates outside its training data: not measured.")
+    return said
+
+
+def page_words() -> dict:
+    """What the page needs to say things as the CLI says them: each label's headline, the
+    detectors (what each is, which is the default) and the default sample rate."""
+    from unswap.detectors import DEFAULT_DETECTOR, list_detectors
+    from unswap.media import DEFAULT_SAMPLE_FPS
+
+    return {"headlines": HEADLINES, "default_detector": DEFAULT_DETECTOR, "default_sample_fps": DEFAULT_SAMPLE_FPS,
+            "detectors": [{"name": n, "about": detector_lines(n)} for n in list_detectors()]}

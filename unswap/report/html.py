@@ -24,7 +24,7 @@ import numpy as np
 from unswap.report import most_suspect, words
 from unswap.scan import ScanResult
 from unswap.types import Track
-from unswap.vocabulary import digits, number, provenance_words, words_key
+from unswap.vocabulary import digits, number, provenance_words, words_for, words_key
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -214,10 +214,9 @@ def _moments(result: ScanResult, tr: Track) -> str:
     return f'<div class="moments">{"".join(cells)}</div>' if cells else ""
 
 
-def _frame_pictures(result: ScanResult) -> str:
-    """Each kept full frame (one per shot) with every face's box and track label drawn."""
-    if not result.keyframes:
-        return ""
+def frame_pictures(result: ScanResult) -> list[dict]:
+    """Each kept full frame (one per shot) with every face's box and track label drawn:
+    ``what`` (a caption) and ``image`` (PNG data URI)."""
     colours = {tr.track_id: _color(k) for k, tr in enumerate(t for t in result.tracks if t.p_fake is not None)}
     cells = []
     for shot, (index, t, thumb) in sorted(result.keyframes.items()):
@@ -242,10 +241,16 @@ def _frame_pictures(result: ScanResult) -> str:
             what = f"shot {shot + 1} of {max(len(result.shots), 1)}, at {t:.2f} s (frame {index})"
         else:
             what = "the photo"
-        cells.append(f'<figure class="frame"><img src="{png_data_uri(img)}" alt="{_e(what)} with face boxes" '
-                     f'width="{img.shape[1]}" height="{img.shape[0]}"><figcaption>{_e(what)}</figcaption></figure>')
+        cells.append({"what": what, "image": png_data_uri(img), "width": img.shape[1], "height": img.shape[0]})
+    return cells
+
+
+def _frame_pictures(result: ScanResult) -> str:
+    cells = [f'<figure class="frame"><img src="{c["image"]}" alt="{_e(c["what"])} with face boxes" '
+             f'width="{c["width"]}" height="{c["height"]}"><figcaption>{_e(c["what"])}</figcaption></figure>'
+             for c in frame_pictures(result)]
     return ('<p>Which face is which: each box is labelled with the name the rest of this report uses.</p>'
-            f'<div class="frames">{"".join(cells)}</div>')
+            f'<div class="frames">{"".join(cells)}</div>') if cells and result.tracks else ""
 
 
 def _track_section(result: ScanResult, tr: Track) -> str:
@@ -303,7 +308,7 @@ def _matches(inputs: ReportInputs) -> str:
 
 def _provenance_line(inputs: ReportInputs) -> str:
     said = provenance_words(inputs.provenance)
-    return f"<p><strong>Content Credentials.</strong> {_e(said)}</p>" if said else ""
+    return f'<p class="provenance">{_e(said)}</p>' if said else ""
 
 
 def _source_first(inputs: ReportInputs) -> str:
@@ -458,6 +463,46 @@ def _match_sources(file: str, against: str) -> list[dict]:
                 row["suspect_frame"], row["source_frame"] = _side_by_side(suspect, source, d)
                 row["suspect_t"], row["source_t"] = d.suspect_t, d.source_t
     return rows
+
+
+def _face_words(result: ScanResult, tr: Track) -> dict:
+    """One scored face as the page shows it: its verdict, when, its moments."""
+    video = result.media.kind == "video"
+    said = words_for(tr.label, tr.p_fake, result.detector_config, result.media.kind, result.min_face_px,
+                     result.threshold)
+    if tr.segments:
+        when = ("judged swapped during " + ", ".join(f"{g.start_s:.1f}-{g.end_s:.1f} s" for g in tr.segments)
+                if video else "judged swapped in this photo")
+    else:
+        when = "no stretch of it is judged swapped" if video else "not judged swapped"
+    seen = f"seen {tr.start_s:.1f}-{tr.end_s:.1f} s in {len(tr.observations)} sampled frames; " if video else ""
+    return {"track_id": tr.track_id, "label": tr.label, "headline": said.headline, "score": said.score,
+            "when": seen + when, "segments": [[g.start_s, g.end_s] for g in tr.segments],
+            "moments": moments(result, tr)}
+
+
+def timeline_picture(result: ScanResult) -> str | None:
+    """The report's p_fake timeline as a standalone SVG data URI (None for a photo or no face)."""
+    tracks = [t for t in result.tracks if t.p_fake is not None]
+    if result.media.kind != "video" or not tracks:
+        return None
+    svg = _timeline(tracks, result.media.duration_s or 0.0, result.threshold, [a for a, _ in result.shots[1:]])
+    svg, legend = svg.split("</svg>", 1)
+    style = "".join(rule + "}" for rule in _CSS.split("}") if rule.strip().startswith(".timeline"))
+    doc = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" width="720" height="200" ', 1) + \
+        f"<style>{style.replace('.timeline ', '')}</style></svg>"
+    return "data:image/svg+xml;base64," + base64.b64encode(doc.encode()).decode("ascii")
+
+
+def page_details(result: ScanResult, inputs: ReportInputs | None = None) -> dict:
+    """What the page shows beside the verdict, as the report shows it: each scored face
+    with its verdict, moments and region maps, the timeline, the frames with their boxes,
+    and the Content Credentials in words."""
+    inputs = inputs or ReportInputs()
+    return {"faces": [_face_words(result, t) for t in result.tracks if t.p_fake is not None],
+            "too_small": sum(t.label == "too-small" for t in result.tracks),
+            "timeline": timeline_picture(result), "frames": frame_pictures(result) if result.tracks else [],
+            "provenance": provenance_words(inputs.provenance)}
 
 
 def render_html(result: ScanResult, inputs: ReportInputs | None = None) -> str:
