@@ -217,6 +217,8 @@ def test_report_with_against_shows_the_source_segments_and_difference_map(tmp_pa
     assert "report written to" in capsys.readouterr().out
     doc = out.read_text(encoding="utf-8")
     assert "<h3>Source: " in doc and "original.mp4" in doc and clips.noise.name not in doc
+    # a found source is the strongest evidence: it comes right after the verdict, before the rest
+    assert doc.index('id="verdict"') < doc.index('id="source"') < doc.index("<h2>The file</h2>")
     assert 'alt="difference map"' in doc and "Changed region:" in doc
     # suspect | source | difference, side by side, all three of the same size
     block = doc[doc.index('<div class="diffs">'):]
