@@ -269,3 +269,17 @@ def test_report_on_each_dfdc_clip_never_contradicts_its_verdict_nor_accuses_the_
     # the default detector says "fake" only on strong evidence: the real clip is never
     # accused, and no swapped clip is cleared as "no sign of a face swap"
     assert result.label != ("fake" if label == "real" else "real")
+
+
+def test_a_weak_region_map_still_points_somewhere_and_says_it_is_weak():
+    result = _synthetic_result()
+    weak = np.zeros((10, 10), np.float32)
+    weak[2:5, 2:5] = 0.2  # under the tint level everywhere: drawn against its own peak
+    for o in result.tracks[1].observations:
+        o.region = weak
+    doc = render_html(result)
+    assert "marks no part over 0.3 (its highest is 0.20)" in doc and "a weak pointer" in doc
+    face, overlay = _images(doc)[2:4]  # face 1 at 1.5 s, its swapped moment, as it is and with the map
+    changed = np.abs(face.astype(int) - overlay.astype(int)).sum(axis=2) > 30
+    ys, xs = np.nonzero(changed)
+    assert changed.any() and xs.mean() < 32 and ys.mean() < 32  # the tint sits where the map is strongest

@@ -227,12 +227,13 @@ def test_every_label_reads_the_same_in_the_cli_the_json_the_report_and_the_page(
             score = f" ({said['score']})" if said["score"] else ""
             assert text.startswith(f"{path}: {said['headline']}{score}\n  {said['means']}\n")
             assert f"  Not: {said['not_means']}\n  Next: {said['next']}" in text
+            assert (f"\n  {said['rates']}\n" in text) == (said["rates"] is not None)
             # the report
             report = tmp_path / "r.html"
             _cli("scan", str(path), "--report", str(report))
             doc = report.read_text(encoding="utf-8")
-            for part in ("headline", "means", "not_means", "next"):
-                assert html.escape(said[part]) in doc, part
+            for part in ("headline", "means", "not_means", "next", "rates"):
+                assert said[part] is None or html.escape(said[part]) in doc, part
             # the page
             page.set_input_files("#files", str(path))
             item = page.locator("#uploads li").first
@@ -243,6 +244,8 @@ def test_every_label_reads_the_same_in_the_cli_the_json_the_report_and_the_page(
             for part, lead in (("means", "What this means."), ("not_means", "What it does not mean."),
                                ("next", "What to do next.")):
                 assert card.locator("." + part.replace("_", "-")).inner_text() == f"{lead} {said[part]}"
+            if said["rates"]:
+                assert card.locator(".rates").inner_text() == f"How reliable. {said['rates']}"
             faces = item.locator("section.face")
             scored = [t for t in record["tracks"] if t["p_fake"] is not None]
             assert faces.count() == len(scored)

@@ -57,7 +57,9 @@ def test_json_carries_real_below_and_the_summary_the_text_starts_with(capsys):
     assert main(["scan", str(SAMPLE)]) == 0
     text = capsys.readouterr().out
     first, means = text.splitlines()[:2]
-    assert r["summary"] == f"{first.split(': ', 1)[1]}. {means.strip()}"
+    rates = r["words"]["rates"]
+    assert rates.startswith("On faces from outside its training data") and f"\n  {rates}\n" in text
+    assert r["summary"] == f"{first.split(': ', 1)[1]}. {means.strip()} {rates}"
 
 
 def test_face_boxes_lie_inside_the_picture(capsys):

@@ -29,18 +29,20 @@ class Label(StrEnum):
 @dataclass(frozen=True)
 class Words:
     """One verdict in words: ``headline`` (a few words), ``means``, ``not_means``, ``next``
-    (full sentences); ``score`` the numbers behind it (None when nothing was scored)."""
+    (full sentences); ``score`` the numbers behind it and ``rates`` how often the detector
+    errs (None when nothing was scored)."""
 
     headline: str
     means: str
     not_means: str
     next: str
     score: str | None = None
+    rates: str | None = None
 
     def summary(self) -> str:
-        """The verdict in one line: headline, numbers, what it means."""
+        """The verdict in one line: headline, numbers, what it means, how reliable."""
         score = f" ({self.score})" if self.score else ""
-        return f"{self.headline}{score}. {self.means}"
+        return f"{self.headline}{score}. {self.means}" + (f" {self.rates}" if self.rates else "")
 
     def to_dict(self) -> dict[str, str | None]:
         return asdict(self)
@@ -179,7 +181,15 @@ def words_for(label: str, p: float | None, cfg, kind: str = "image", min_face_px
     fill = {"kind": noun, "original": "video" if kind == "video" else "photo, or an earlier copy of it",
             "min_px": f"{min_face_px:g}"}
     return Words(w.headline, w.means.format(**fill), w.not_means.format(**fill), w.next.format(**fill),
-                 score_words(p, cfg, threshold))
+                 score_words(p, cfg, threshold), None if p is None else rates_words(cfg))
+
+
+def rates_words(cfg) -> str:
+    """How often the detector errs, in one sentence: its config's measured rates, or that
+    they were not measured."""
+    said = None if cfg is None else cfg.rates_sentence()
+    return said or ("This detector's error rates have not been measured on faces from outside its training "
+                    "data, so how often it is wrong on files like this one is not known.")
 
 
 def provenance_words(p: dict | None) -> str | None:
@@ -210,7 +220,7 @@ def detector_lines(name: str) -> list[str]:
         d = digits(cfg.threshold, *([cfg.real_below] if cfg.real_below is not None else []))
         said.append(f"Calls a face fake from p_fake {cfg.threshold:.{d}f}" + (
             f", finds no sign of a swap below {cfg.real_below:.{d}f}." if cfg.real_below is not None else "."))
-        said.append(cfg.rates_sentence() or "Error rates outside its training data: not measured.")
+        said.append(rates_words(cfg))
     return said
 
 

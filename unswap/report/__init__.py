@@ -185,10 +185,8 @@ def to_text(result: ScanResult) -> str:
         if video and tr.segments:
             spans = ", ".join(f"{g.start_s:.1f}-{g.end_s:.1f} s" for g in tr.segments)
             lines.append(f"    judged swapped during {spans}")
-    if result.label in ("fake", "uncertain", "real"):
-        rates = None if result.detector_config is None else result.detector_config.rates_sentence()
-        if rates:
-            lines.append(f"  {rates}")
+    if said.rates:
+        lines.append(f"  {said.rates}")
     lines += [f"  Not: {said.not_means}", f"  Next: {said.next}"]
     prov = provenance_words(provenance_dict(result.provenance))
     if prov:

@@ -28,12 +28,6 @@ from unswap.vocabulary import digits, number, provenance_words, words_for, words
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
-def _rates(config) -> str:
-    said = None if config is None else config.rates_sentence()
-    return said or ("This detector's error rates have not been measured on faces from outside its training "
-                    "data, so how often it is wrong on files like this one is not known.")
-
-
 def _p_fake_words(result: ScanResult) -> str:
     """What the file's p_fake means and does not mean, in words, with its own number."""
     p = result.p_fake
@@ -519,7 +513,7 @@ def render_html(result: ScanResult, inputs: ReportInputs | None = None) -> str:
     score = "" if result.p_fake is None else (
         f"<p>Score of the most suspect face: {_e(said.score)} (limits chosen on validation data the model was "
         "not trained on).</p>" + _p_fake_words(result))
-    reliability = "" if label in ("no-face", "too-small") else f"<p><strong>How reliable.</strong> {_e(_rates(result.detector_config))}</p>"
+    reliability = f"<p><strong>How reliable.</strong> {_e(said.rates)}</p>" if said.rates else ""
     tracks = [t for t in result.tracks if t.p_fake is not None]
     small = [t for t in result.tracks if t.label == "too-small"]
     what = f"{m.width}x{m.height} {m.kind}" + (f", {m.duration_s:.1f} s at {m.fps:.2f} fps" if video and m.duration_s and m.fps else "")

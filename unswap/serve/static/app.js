@@ -66,7 +66,9 @@ function showResult(item, r, d, id) {
   const w = r.words;
   const box = el("div", "verdict " + r.label);
   box.append(el("p", "headline", w.headline + (w.score ? ` (${w.score})` : "")),
-             said("means", "What this means.", w.means), said("not-means", "What it does not mean.", w.not_means),
+             said("means", "What this means.", w.means));
+  if (w.rates) box.append(said("rates", "How reliable.", w.rates));
+  box.append(said("not-means", "What it does not mean.", w.not_means),
              said("next", "What to do next.", w.next));
   if (d.provenance) box.append(el("p", "provenance", d.provenance));
   item.append(box);
