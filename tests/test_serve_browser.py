@@ -202,7 +202,9 @@ def test_every_label_reads_the_same_in_the_cli_the_json_the_report_and_the_page(
         page = w.page
         page.goto(s.url + "/")
         assert page.locator("#session-empty").is_visible()  # the empty list says what will come there
+        page.locator("#detector option").first.wait_for(state="attached")  # the choices come from /api/vocabulary
         assert page.locator("#detector option").count() >= 2 and "(default)" in page.locator("#detector").inner_text()
+        assert "Calls a face fake from p_fake" in page.locator("#detector-about").inner_text()
         for case, path in cases.items():
             record = json.loads(_cli("scan", "--json", str(path)))
             said = record["words"]

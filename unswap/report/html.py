@@ -215,6 +215,9 @@ def frame_pictures(result: ScanResult) -> list[dict]:
     cells = []
     for shot, (index, t, thumb) in sorted(result.keyframes.items()):
         img = thumb.copy()
+        if max(img.shape[:2]) < 320:  # a tiny picture: enlarged, so a face's label does not cover it
+            k = -(-320 // max(img.shape[:2]))
+            img = cv2.resize(img, (img.shape[1] * k, img.shape[0] * k), interpolation=cv2.INTER_NEAREST)
         f = img.shape[1] / result.media.width
         for tr in result.tracks:
             for o in tr.observations:

@@ -140,7 +140,7 @@ async function follow(item, id) {
       return;
     }
     if (s.status === "failed") {
-      line.textContent = "failed: " + s.error;
+      line.textContent = `${headline("failed")}: ${s.error}`;
       line.classList.add("error");
       loadHistory();
       return;
@@ -215,7 +215,7 @@ async function loadHistory() {
   for (const s of page.items) {
     const tr = el("tr");
     tr.dataset.id = s.id;
-    const result = s.status === "done" ? headline(s.label) : s.status === "failed" ? "failed: " + s.error : progressText(s);
+    const result = s.status === "done" ? headline(s.label) : s.status === "failed" ? `${headline("failed")}: ${s.error}` : progressText(s);
     const tdResult = el("td", "result" + (s.status === "done" ? " " + s.label : ""), result);
     const actions = el("td");
     if (s.status === "done") actions.append(reportLink(s.id), document.createTextNode(" "));
