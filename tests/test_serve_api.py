@@ -58,7 +58,24 @@ def test_a_finished_scan_is_scan_json_and_its_report_is_scan_report(server, clie
     out = tmp_path / "cli_report.html"
     assert main(["scan", track.name, "--report", str(out)]) == 0
     assert _without_run_details(report.text) == _without_run_details(out.read_text(encoding="utf-8"))
+    # beside it, what the page shows: each scored face with its words and its moments as pictures
+    details = client.get(f"/api/scans/{job}/details").json()
+    scored = [t for t in expected["tracks"] if t["p_fake"] is not None]
+    assert [f["track_id"] for f in details["faces"]] == [t["track_id"] for t in scored]
+    assert all(m["face"].startswith("data:image/png;base64,") for f in details["faces"] for m in f["moments"])
+    assert details["faces"][0]["label"] == scored[0]["label"]
     assert _uploads(server) == []  # the media went when the scan ended
+
+
+def test_the_page_takes_its_words_from_the_vocabulary(client):
+    from unswap.detectors import DEFAULT_DETECTOR, list_detectors
+    from unswap.vocabulary import HEADLINES, detector_lines
+
+    words = client.get("/api/vocabulary").json()
+    assert words["headlines"] == HEADLINES and words["default_detector"] == DEFAULT_DETECTOR
+    assert [d["name"] for d in words["detectors"]] == list_detectors()
+    assert words["detectors"][0]["about"] == detector_lines(list_detectors()[0])
+    assert client.get("/api/scans/" + "0" * 32 + "/details").status_code == 404
 
 
 def test_scans_are_listed_newest_first_page_by_page_and_deleted(client):
@@ -193,7 +210,8 @@ def test_without_the_serve_extra_it_says_what_to_install(tmp_path):
             "sys.exit(main(sys.argv[1:]))")
     run = _serve("--data", str(tmp_path), code=code)
     assert run.returncode == 2
-    assert run.stderr.strip() == "unswap: unswap serve needs the serve extra: pip install 'unswap[serve]'"
+    # as the README installs unswap: from its clone
+    assert run.stderr.strip().startswith("unswap: unswap serve needs the serve extra: pip install -e '.[serve]' ")
 
 
 def test_bad_serve_options_are_one_line(tmp_path):

@@ -14,6 +14,7 @@ from media_files import VIDEO_CODEC
 from unswap.cli import main
 from unswap.faces.detect import detect_faces
 from unswap.scan import MIN_FACE_PX, ScanConfig, Scanner
+from unswap.vocabulary import words_for
 
 FACE_PX = 16
 
@@ -62,7 +63,8 @@ def test_a_16_px_face_is_too_small_and_the_file_says_so(tmp_path, capsys, make):
             assert 100 < x0 < x1 < 100 + 512 * FACE_PX / 89  # inside the shrunk sample (its face is 89 px)
     assert main(["scan", str(path)]) == 0
     text = capsys.readouterr().out
-    assert "faces too small to judge" in text and "too small for the detector to judge" in text
+    said = words_for("too-small", None, None, "video" if path.suffix == ".mp4" else "image")
+    assert f": {said.headline}\n  {said.means}\n" in text and "nothing was scored" not in text
 
 
 def test_a_lower_minimum_scores_the_same_face(tmp_path):

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from unswap import install_hint
 from unswap.lifetime import die_with_parent
 from unswap.media import MediaError
 from unswap.scan import ScanConfig, ScanResult, Scanner
@@ -390,7 +391,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise MissingExtra("--ray needs the ray extra: pip install 'unswap[ray]'") from None
+        raise MissingExtra(f"--ray needs the ray extra: {install_hint('ray')}") from None
     return ray
 
 

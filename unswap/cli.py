@@ -13,6 +13,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from unswap import install_hint
 from unswap.text import printable
 
 EXIT_OK, EXIT_USER = 0, 2
@@ -59,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = _Parser(prog="unswap", description="Find face-swapped faces in images and video.")
     p.add_argument("--version", action="version", version=f"unswap {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands",
+                           description="'unswap COMMAND --help' tells more about each")
 
     s = sub.add_parser("scan", help="scan images and videos (files or folders) for swapped faces")
     s.add_argument("paths", nargs="*", metavar="PATH",
@@ -68,11 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--every-frame", action="store_true", help="score every video frame (slow)")
     s.add_argument("--sample-fps", type=_positive_float, default=DEFAULT_SAMPLE_FPS,
                    help=f"video frames scored per second (default {DEFAULT_SAMPLE_FPS})")
-    s.add_argument("--max-frames", type=_positive_int, default=None, help="score at most this many frames per video")
+    s.add_argument("--max-frames", type=_positive_int, default=None,
+                   help="score at most this many frames per video (default: no limit)")
     s.add_argument("--min-face-px", type=_nonnegative_float, default=ScanConfig.min_face_px,
                    help=f"faces narrower than this are reported as too small to judge, never scored "
                         f"(default {ScanConfig.min_face_px:g}; docs/face-size.md)")
-    s.add_argument("--detector", default=DEFAULT_DETECTOR, help=f"detector name (default {DEFAULT_DETECTOR})")
+    s.add_argument("--detector", default=DEFAULT_DETECTOR,
+                   help=f"detector name, as 'unswap detectors' lists (default {DEFAULT_DETECTOR})")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.add_argument("--report", type=Path, metavar="OUT.html",
                    help="also write a self-contained HTML evidence report (one PATH only)")
@@ -88,21 +92,23 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="measure a detector: on a face-crop set (--faces, --split), or on whole "
                                     "files scanned as 'unswap scan' does (--media labels.csv)")
     e.add_argument("--faces", type=Path, help="folder with SPLIT.csv and its shards")
-    e.add_argument("--split")
+    e.add_argument("--split", help="with --faces: which split to score (a SPLIT.csv there: train, val or test)")
     e.add_argument("--media", type=Path, metavar="LABELS.csv",
                    help="labels.csv (path,label[,method,...], paths relative to it): scan every file listed")
     e.add_argument("--by", metavar="COLUMN", help="with --media: also report per value of this column (e.g. race)")
     e.add_argument("--holdout", action="store_true",
                    help="with --media on FairFace: only the photos training held out (200 per race group)")
-    e.add_argument("--sample-fps", type=float, default=DEFAULT_SAMPLE_FPS, help="with --media: as for scan")
+    e.add_argument("--sample-fps", type=float, default=DEFAULT_SAMPLE_FPS,
+                   help=f"with --media: video frames scored per second (default {DEFAULT_SAMPLE_FPS})")
     e.add_argument("--scores", type=Path, help="write the score of each sample (or file) to this CSV")
-    e.add_argument("--detector", default=DEFAULT_DETECTOR)
+    e.add_argument("--detector", default=DEFAULT_DETECTOR,
+                   help=f"detector name, as 'unswap detectors' lists (default {DEFAULT_DETECTOR})")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--degrade", default="none", choices=DEGRADATIONS,
                    help="degrade each crop before scoring (default none)")
 
     t = sub.add_parser("train", help="train a detector on self-blended images (needs unswap[train])")
-    t.add_argument("--config", required=True, type=Path)
+    t.add_argument("--config", required=True, type=Path, help="training recipe (configs/*.yaml)")
     t.add_argument("--out", required=True, type=Path, help="run folder: logs and checkpoints (resumes)")
     t.add_argument("--faces", type=Path, default=None, help="face-crop set (default: $UNSWAP_DATA/faces)")
     t.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -110,19 +116,22 @@ def _parser() -> argparse.ArgumentParser:
                    help="train a mixed recipe from a pack (scripts/make_pack.py) instead of the data folders; "
                         "val is then scored only when the face-crop set is there too")
     t.add_argument("--time-budget-s", type=_positive_float, default=None,
-                   help="fit a fresh run's epochs to this many seconds (step rate measured early; logged)")
+                   help="fit a fresh run's epochs to this many seconds (step rate measured early; logged; "
+                        "default: the config's epochs)")
 
     x = sub.add_parser("export", help="export a checkpoint to ONNX, calibrated on val (needs unswap[train])")
     x.add_argument("--checkpoint", required=True, type=Path, action="append",
                    help="a run's checkpoint; give it more than once to ship an ensemble (the mean of their outputs)")
     x.add_argument("--out", required=True, type=Path, help="detector folder to write")
-    x.add_argument("--name", default="effnetlite0_sbi")
-    x.add_argument("--version", dest="tag", default="v1")
+    x.add_argument("--name", default="effnetlite0_sbi", help="detector name written in its config "
+                                                              "(default effnetlite0_sbi)")
+    x.add_argument("--version", dest="tag", default="v1", help="detector version tag (default v1)")
     x.add_argument("--uncertain-margin", type=_nonnegative_float, default=0.0,
-                   help="label a file 'uncertain' when its p_fake is this close to the threshold")
-    x.add_argument("--faces", type=Path, default=None)
+                   help="label a file 'uncertain' when its p_fake is this close to the threshold (default 0)")
+    x.add_argument("--faces", type=Path, default=None,
+                   help="face-crop set whose val split calibrates the export (default: $UNSWAP_DATA/faces)")
 
-    sub.add_parser("detectors", help="list the registered detectors")
+    sub.add_parser("detectors", help="list the detectors: what each is, and which is the default")
 
     h = sub.add_parser("hash", help="PDQ perceptual hashes of images and video frames (docs/hash-format.md)")
     h.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders walked recursively")
@@ -132,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     _batch_options(h)
 
     m = sub.add_parser("match", help="find where a suspect image or video comes from, and what was changed")
-    m.add_argument("suspect", metavar="SUSPECT")
+    m.add_argument("suspect", metavar="SUSPECT", help="the image or video whose source is sought")
     m.add_argument("--against", required=True, type=Path, metavar="DIR|HASHFILE",
                    help="folder of source media (hashed now) or a file written by 'unswap hash'")
     m.add_argument("--fps", type=_positive_float, default=2.0,
@@ -143,12 +152,12 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     v = sub.add_parser("provenance", help="read and check C2PA Content Credentials")
-    v.add_argument("paths", nargs="+", metavar="PATH")
+    v.add_argument("paths", nargs="+", metavar="PATH", help="images or videos whose Content Credentials are read")
     v.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
 
     w = sub.add_parser("serve", help="a web page and HTTP API on this machine (needs unswap[serve])")
     w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     w.add_argument("--data", type=Path, default=None,
                    help="folder for the job store and uploads (default: a per-user data folder)")
     w.add_argument("--workers", type=int, default=1, help="scanning processes, each holding the model (default 1)")
@@ -186,13 +195,26 @@ def _err(msg: str) -> None:
     print(f"unswap: {msg}", file=sys.stderr, flush=True)
 
 
-def _progress(path: str):
+def _say(text: str) -> bool:
+    """Print ``text`` on stdout; False once the reader has gone (``| head``), after which
+    stdout goes nowhere, so the run can finish what else it writes (--csv, --out)."""
+    import os
+
+    try:
+        print(text, flush=True)
+        return True
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return False
+
+
+def _progress(path: str, unit: str = "frame"):
     if not sys.stderr.isatty():
         return None
 
     def show(done: int, total: int | None) -> None:
-        of = f"/{total}" if total else ""
-        print(f"\r{printable(path)}: frame {done}{of}", end="", file=sys.stderr, flush=True)
+        of = f" of {total}" if total else ""
+        print(f"\r{printable(path)}: {unit} {done}{of}", end="", file=sys.stderr, flush=True)
 
     return show
 
@@ -325,7 +347,7 @@ def _eval_media(args) -> int:
         raise UserError("--media scans whole files: it takes no --faces, --split or --degrade")
     if not args.sample_fps > 0:
         raise UserError("--sample-fps must be positive")
-    show = _progress(str(args.media))
+    show = _progress(str(args.media), "file")
     try:
         scanner = Scanner(ScanConfig(detector=args.detector, sample_fps=args.sample_fps))
         result = evaluate_media(scanner, args.media, args.scores, args.by, args.holdout,
@@ -364,7 +386,7 @@ def cmd_train(args) -> int:
     try:
         from unswap.train.loop import train
     except ImportError:
-        raise UserError("training needs the train extra: pip install 'unswap[train]'") from None
+        raise UserError(f"training needs the train extra: {install_hint('train')}") from None
     if not args.config.is_file():
         raise UserError(f"{args.config}: no such config file")
     if args.pack is not None and not args.pack.is_file():
@@ -384,7 +406,7 @@ def cmd_export(args) -> int:
     try:
         from unswap.train.export import export
     except ImportError:
-        raise UserError("export needs the train extra: pip install 'unswap[train]'") from None
+        raise UserError(f"export needs the train extra: {install_hint('train')}") from None
     for path in args.checkpoint:
         if not path.is_file():
             raise UserError(f"{path}: no such checkpoint")
@@ -399,9 +421,12 @@ def cmd_export(args) -> int:
 
 def cmd_detectors(args) -> int:
     from unswap.detectors import DEFAULT_DETECTOR, list_detectors
+    from unswap.vocabulary import detector_lines
 
     for name in list_detectors():
-        print(name + ("  (default)" if name == DEFAULT_DETECTOR else ""))
+        print(name + ("  (default: what scan uses unless --detector says otherwise)" if name == DEFAULT_DETECTOR else ""))
+        for line in detector_lines(name):
+            print(f"  {line}")
     return EXIT_OK
 
 
@@ -506,6 +531,8 @@ def _batch_run(args, outcomes, on_result, summary) -> int:
                 _err(f"{summary.progress_text()}: {printable(outcome.path)}")
     except MissingExtra as e:
         raise UserError(str(e)) from None
+    except BrokenPipeError:
+        raise  # stdout's reader went away: not the cluster's doing
     except ConnectionError as e:
         raise UserError(f"--ray {args.ray}: cannot reach the cluster ({e})") from None
     finally:
@@ -549,7 +576,9 @@ def _batch_scan(args, cfg) -> int:
             records.append(record)
         if outcome.result is not None:
             shown = replace(outcome.result, path=printable(outcome.path))
-            print(json.dumps(to_dict(outcome.result)) if args.json else to_text(shown), flush=True)
+            said = _say(json.dumps(to_dict(outcome.result)) if args.json else to_text(shown))
+            if not said and results is None and args.csv is None:
+                raise BrokenPipeError  # the reader has gone and nothing else keeps the results: stop
 
     try:
         code = _batch_run(args, lambda frames: batch.scan_many(files, cfg, jobs=args.jobs, ray=args.ray,
@@ -654,6 +683,9 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0) and EXIT_USER
+    if args.command is None:  # bare `unswap`: what it does and the commands, as --help says
+        print(_parser().format_help(), end="", file=sys.stderr)
+        return EXIT_USER
     args.argv = list(sys.argv[1:] if argv is None else argv)
     handler = {"scan": cmd_scan, "eval": cmd_eval, "train": cmd_train, "export": cmd_export,
                "detectors": cmd_detectors, "provenance": cmd_provenance, "hash": cmd_hash,

@@ -155,6 +155,9 @@ class Scanner:
             n_frames += 1
             faces = detect_faces(frame.image, cfg.min_face_confidence)
             small = (faces.boxes[:, 2] - faces.boxes[:, 0]) < cfg.min_face_px
+            # a face cut by the picture's edge: its box says where it is seen, inside the picture
+            h, w = frame.image.shape[:2]
+            faces.boxes[:] = faces.boxes.clip(0, [w, h, w, h])
             ids = tracker.update(frame.index, frame.t, faces, frame.shot, small)
             if cfg.keep_crops and len(faces) > most_faces.get(frame.shot, -1):
                 most_faces[frame.shot] = len(faces)

@@ -7,6 +7,7 @@ from typing import Any
 from unswap.aggregate import Verdict
 from unswap.scan import ScanResult
 from unswap.types import FaceObservation, MediaInfo, Segment, Track
+from unswap.vocabulary import Words, number, provenance_words, words_for
 
 SCHEMA_VERSION = 1
 
@@ -25,6 +26,9 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         "label": result.label,
         "p_fake": _r(result.p_fake),
         "threshold": _r(result.threshold),
+        "real_below": _r(getattr(result.detector_config, "real_below", None)),
+        "summary": words(result).summary(),
+        "words": words(result).to_dict(),
         "media": {
             "kind": m.kind,
             "width": m.width,
@@ -105,7 +109,18 @@ def from_dict(d: dict[str, Any]) -> ScanResult:
                       m["frames_scored"], f"{det['name']}.{det['version']}", d["threshold"],
                       tool_version=d["tool"]["version"],
                       shots=[(s["start_s"], s["end_s"]) for s in d.get("shots", [])],
-                      min_face_px=d.get("min_face_px", 0.0), provenance=_provenance_from(d.get("provenance"), d["path"]))
+                      min_face_px=d.get("min_face_px", 0.0), provenance=_provenance_from(d.get("provenance"), d["path"]),
+                      detector_config=shipped_config(f"{det['name']}.{det['version']}"))
+
+
+def shipped_config(detector_id: str):
+    """The ``DetectorConfig`` of a detector shipped with unswap, without loading its model;
+    None for one not shipped here."""
+    from unswap.detectors.base import DetectorConfig
+    from unswap.detectors.effnet_onnx import WEIGHTS
+
+    path = WEIGHTS / detector_id / "config.json"
+    return DetectorConfig.from_file(path) if path.is_file() else None
 
 
 def _provenance_from(p: dict[str, Any] | None, path: str):
@@ -117,59 +132,63 @@ def _provenance_from(p: dict[str, Any] | None, path: str):
     return Provenance(path, **{k: p[k] for k in PROVENANCE_KEYS}, errors=tuple(Issue(c) for c in p["errors"]))
 
 
-_WORDS = {
-    "fake": "LIKELY FACE-SWAPPED",
-    "real": "no sign of a face swap",
-    "uncertain": "UNCERTAIN: too close to call",
-    "too-small": "faces too small to judge",
-    "no-face": "no face found",
-}
+def words(result: ScanResult) -> Words:
+    """The words telling ``result``'s verdict (``unswap.vocabulary``)."""
+    return words_for(result.label, result.p_fake, result.detector_config, result.media.kind,
+                     result.min_face_px, result.threshold)
+
+
+def most_suspect(tr: Track) -> FaceObservation:
+    """A track's most suspect moment: its highest-scoring frame, taken within the
+    segments judged swapped when it has any (so the moment named lies in one)."""
+    scored = [o for o in tr.observations if o.p_fake is not None]
+    inside = [o for o in scored if any(g.start_s <= o.t <= g.end_s for g in tr.segments)]
+    return max(inside or scored, key=lambda o: o.p_fake)
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def to_text(result: ScanResult) -> str:
-    """A few plain lines: the verdict, then one line per face track."""
+    """A few plain lines: the verdict in words, then one line per face (track)."""
     m = result.media
+    video = m.kind == "video"
+    said = words(result)
     what = f"{m.width}x{m.height} {m.kind}"
-    if m.kind == "video" and m.duration_s:
+    if video and m.duration_s:
         what += f", {m.duration_s:.1f} s"
-    head = f"{result.path}: {_WORDS[result.label]}"
-    if result.p_fake is not None:
-        cfg = result.detector_config
-        if cfg is not None and getattr(cfg, "real_below", None) is not None:
-            head += (f" (p_fake {result.p_fake:.2f}; fake from {result.threshold:.2f}, "
-                     f"no sign of a swap below {cfg.real_below:.2f})")
-        else:
-            head += f" (p_fake {result.p_fake:.2f}, threshold {result.threshold:.2f})"
-    cuts = f"; {len(result.shots)} shots" if len(result.shots) > 1 else ""
-    lines = [head, f"  {what}; {result.frames_scored} frame(s) scored{cuts}; {len(result.tracks)} face track(s); "
-                   f"detector {result.detector}"]
+    head = f"{result.path}: {said.headline}" + (f" ({said.score})" if said.score else "")
+    scored = sum(tr.p_fake is not None for tr in result.tracks)
+    if video:
+        what += (f"; {_plural(result.frames_scored, 'frame')} sampled"
+                 + (f"; {len(result.shots)} shots" if len(result.shots) > 1 else "")
+                 + f"; {_plural(len(result.tracks), 'face track')}")
+    else:
+        what += f"; {_plural(len(result.tracks), 'face')}"
+    lines = [head, f"  {said.means}", f"  {what}, {scored} scored; detector {result.detector}"]
+    limits = [result.threshold]
     for tr in result.tracks:
-        span = f"{tr.start_s:.1f}-{tr.end_s:.1f} s" if m.kind == "video" else "image"
+        span = f", {tr.start_s:.1f}-{tr.end_s:.1f} s, {_plural(len(tr.observations), 'frame')}" if video else ""
         if tr.label == "too-small":
             widest = max(float(o.box[2] - o.box[0]) for o in tr.observations)
             lines.append(f"  face {tr.track_id}: too small to judge (at most {widest:.0f} px wide, under "
-                         f"{result.min_face_px:g} px), {span}, {len(tr.observations)} frame(s); not scored")
+                         f"{result.min_face_px:g} px){span}; not scored")
             continue
         if tr.p_fake is None:
             continue
-        worst = max(tr.observations, key=lambda o: o.p_fake or 0.0)
+        worst = most_suspect(tr)
         x0, y0, x1, y1 = (round(float(v)) for v in worst.box)
-        lines.append(
-            f"  face {tr.track_id}: {tr.label}, p_fake {tr.p_fake:.2f}, {span}, {len(tr.observations)} frame(s); "
-            f"most suspect at {worst.t:.1f} s, box ({x0},{y0})-({x1},{y1})"
-        )
-        if m.kind == "video" and tr.segments:
+        at = f"most suspect at {worst.t:.1f} s, box" if video else "box"
+        lines.append(f"  face {tr.track_id}: {tr.label}, p_fake {number(tr.p_fake, *limits)}{span}; "
+                     f"{at} ({x0},{y0})-({x1},{y1})")
+        if video and tr.segments:
             spans = ", ".join(f"{g.start_s:.1f}-{g.end_s:.1f} s" for g in tr.segments)
             lines.append(f"    judged swapped during {spans}")
-    if result.label == "too-small":
-        lines.append(f"  Every face found is narrower than {result.min_face_px:g} px, too small for the detector to "
-                     f"judge: nothing was scored. A larger copy of the file can be checked.")
-    if result.label in ("fake", "uncertain", "real"):
-        said = None if result.detector_config is None else result.detector_config.rates_sentence()
-        if said:
-            lines.append(f"  {said}")
-    if result.label in ("fake", "uncertain"):
-        lines.append("  A detector's score is evidence, not proof: check the moments and faces named above.")
-    if result.provenance is not None:
-        lines.append("  " + result.provenance.to_text().split("\n")[0].split(": ", 1)[-1])
+    if said.rates:
+        lines.append(f"  {said.rates}")
+    lines += [f"  Not: {said.not_means}", f"  Next: {said.next}"]
+    prov = provenance_words(provenance_dict(result.provenance))
+    if prov:
+        lines.append(f"  {prov}")
     return "\n".join(lines)

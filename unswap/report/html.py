@@ -21,67 +21,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from unswap.report import most_suspect, words
 from unswap.scan import ScanResult
 from unswap.types import Track
+from unswap.vocabulary import digits, number, provenance_words, words_for, words_key
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-
-_HEADLINE = {
-    "fake": "This file likely shows a face-swapped face.",
-    "fake-weak": "The detector flags a face in this file as possibly swapped.",
-    "real": "No sign of a face swap was found.",
-    "uncertain": "Too close to call: the detector cannot say either way.",
-    "too-small": "The faces in this file are too small to judge.",
-    "no-face": "No face was found, so nothing could be checked.",
-}
-
-_MEANS = {
-    "fake": ("The detector found traces that face-swap tools leave when they paste a face "
-             "in: blending seams, a change of sharpness or colour between the face and its "
-             "surroundings. The moments and regions below are where it found them."),
-    "real": ("Over the time each face was seen, the detector did not find the blending traces "
-             "that face-swap tools leave strongly enough to call any face swapped."),
-    "uncertain": ("Some traces were found, but not clearly enough to call. Look at the "
-                  "moments below and, if you can, find the original {original}."),
-    "too-small": ("Every face found is narrower than {min_px} pixels. At that size the detector cannot "
-                  "tell a real face from a swapped one (it was measured: see docs/face-size.md in unswap), so "
-                  "no face was scored. Their places are shown below. A larger or sharper copy of the "
-                  "{kind} can be checked."),
-    "no-face": ("No face large and clear enough was detected in the frames that were "
-                "looked at. The file may still have been edited in other ways."),
-}
-
-_NOT_MEANS = {
-    "fake": ("It is not proof. Detectors also flag real faces that are blurred, dark, tiny "
-             "or heavily compressed. The strongest proof is the original the fake was made "
-             "from: if one is found (see Source match), it shows what was changed."),
-    "real": ("It does not prove the file is authentic. The detector misses some face swaps, "
-             "especially clean, sharp ones, and it does not look for other kinds of editing."),
-    "uncertain": "It is neither a finding of a swap nor a clearance.",
-    "too-small": "It is neither a finding of a swap nor a clearance: nothing was judged.",
-    "no-face": "It says nothing about whether the file is genuine.",
-}
-
-STRONG_P = 0.9
-"""A "fake" verdict is stated strongly only from this calibrated p_fake up, and only for a
-detector whose error rates were measured outside its training data."""
-
-
-def _rates(config) -> str:
-    said = None if config is None else config.rates_sentence()
-    return said or ("This detector's error rates have not been measured on faces from outside its training "
-                    "data, so how often it is wrong on files like this one is not known.")
-
-
-def _headline_key(result: ScanResult) -> str:
-    """Which headline: a "fake" is said strongly only when p_fake is high and the
-    detector's error rates are known."""
-    cfg = result.detector_config
-    if result.label != "fake":
-        return result.label
-    strong = result.p_fake is not None and result.p_fake >= STRONG_P and cfg is not None and cfg.rates_sentence()
-    return "fake" if strong else "fake-weak"
-
 
 def _p_fake_words(result: ScanResult) -> str:
     """What the file's p_fake means and does not mean, in words, with its own number."""
@@ -93,12 +38,13 @@ def _p_fake_words(result: ScanResult) -> str:
     share = (f"{round(100 * prior)} in 100" if prior is not None
              else "as many as in its validation data (about 63 in 100)")
     n = round(100 * p)
-    return (f"<p><strong>What p_fake {p:.2f} means.</strong> It is the detector's calibrated probability that "
-            f"the most suspect face is swapped: of faces the detector scored about {p:.2f} in its validation "
+    shown = number(p, result.threshold)
+    return (f"<p><strong>What p_fake {shown} means.</strong> It is the detector's calibrated probability that "
+            f"the most suspect face is swapped: of faces the detector scored about {shown} in its validation "
             f"data, where {share} faces were swapped, about {n} in 100 were swapped. It assumes swaps are "
             f"that common. It is not \u201c{n}% sure\u201d, and it is not the chance that this file is fake "
             f"wherever it came from: where swaps are rarer than that, the same score means a smaller "
-            f"chance. The threshold {result.threshold:.2f} is where the detector starts to say \u201cfake\u201d.</p>")
+            f"chance. The threshold {result.threshold:.{digits(p, result.threshold)}f} is where the detector starts to say \u201cfake\u201d.</p>")
 
 
 @dataclass
@@ -208,7 +154,7 @@ def _timeline(tracks: Sequence[Track], duration: float, threshold: float, cuts: 
             parts.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"/>')
         for t, p in pts:
             parts.append(f'<circle cx="{x(t):.1f}" cy="{y(p):.1f}" r="2.5" fill="{c}">'
-                         f'<title>face {tr.track_id}, {t:.2f} s: p_fake {p:.2f}</title></circle>')
+                         f'<title>face {tr.track_id}, {t:.2f} s: p_fake {number(p, threshold)}</title></circle>')
     parts.append("</svg>")
     legend = " ".join(f'<span style="color:{_color(k)}">&#9679; face {tr.track_id}</span>'
                       for k, tr in enumerate(tracks))
@@ -222,43 +168,56 @@ _OVERLAY_KEY = ("right: the region map over the face; red where the detector jud
                 "(deeper red, more strongly; none under {:.1f}), yellow outline where it passes 0.5").format(TINT_FROM)
 
 
-def _moments(result: ScanResult, tr: Track) -> str:
-    kept = result.crops.get(tr.track_id, [])
-    if not kept:
-        return ""
-    cells = []
-    for k, crop in sorted(kept, key=lambda item: tr.observations[item[0]].t):
+def moments(result: ScanResult, tr: Track) -> list[dict]:
+    """A track's kept moments in time order, each as ``when``, ``p_fake`` (words), ``face``
+    (PNG data URI), ``region`` (the region map over it, or None) and ``note`` saying what
+    the pictures show. The report and the page show these."""
+    out = []
+    for k, crop in sorted(result.crops.get(tr.track_id, []), key=lambda item: tr.observations[item[0]].t):
         o = tr.observations[k]
         suspect = o.p_fake is not None and o.p_fake >= result.threshold
-        when = f"{o.t:.2f} s, frame {o.frame_index}" if result.media.kind == "video" else "the photo"
-        p = "n/a" if o.p_fake is None else f"{o.p_fake:.2f}"
-        alt = f"face {tr.track_id} at {when}"
-        pictures = f'<img src="{png_data_uri(crop)}" alt="{_e(alt)}" width="{crop.shape[1]}" height="{crop.shape[0]}">'
-        kind = "moment"
+        region = None
         if suspect and o.region is not None:
-            kind = "moment overlay"
-            pictures += (f'<img src="{png_data_uri(overlay_region(crop, o.region))}" alt="{_e(alt)}, region map" '
-                         f'width="{crop.shape[1]}" height="{crop.shape[0]}">')
+            peak = float(o.region.max())
             note = "left: the face as it is; " + _OVERLAY_KEY
-            if float(o.region.max()) < TINT_FROM:
-                note += f"; here the map marks no part over {TINT_FROM:.1f}, so nothing is tinted"
+            if peak < TINT_FROM:
+                # no part passes the tint level: show the map against its own peak, said as such
+                note += (f"; here the map marks no part over {TINT_FROM:.1f} (its highest is {peak:.2f}), so it is "
+                         "drawn against its own highest value: the red is where it is strongest, a weak pointer")
+            region = png_data_uri(overlay_region(crop, o.region / max(peak, 1e-6) if peak < TINT_FROM else o.region))
         elif suspect:
             note = "the face as it is; this detector gives no region map"
         else:
             note = "the face as it is; not judged swapped here, so no region is shown"
-        cells.append(f'<figure class="{kind}"><div class="pair">{pictures}</div><figcaption>{_e(when)}: '
-                     f"p_fake {p}<br><small>{_e(note)}</small></figcaption></figure>")
-    return f'<div class="moments">{"".join(cells)}</div>'
+        out.append({"when": f"{o.t:.2f} s, frame {o.frame_index}" if result.media.kind == "video" else "the photo",
+                    "p_fake": "n/a" if o.p_fake is None else number(o.p_fake, result.threshold),
+                    "face": png_data_uri(crop), "region": region, "note": note, "size": crop.shape[0]})
+    return out
 
 
-def _frame_pictures(result: ScanResult) -> str:
-    """Each kept full frame (one per shot) with every face's box and track label drawn."""
-    if not result.keyframes:
-        return ""
+def _moments(result: ScanResult, tr: Track) -> str:
+    cells = []
+    for m in moments(result, tr):
+        alt = f"face {tr.track_id} at {m['when']}"
+        pictures = f'<img src="{m["face"]}" alt="{_e(alt)}" width="{m["size"]}" height="{m["size"]}">'
+        if m["region"]:
+            pictures += f'<img src="{m["region"]}" alt="{_e(alt)}, region map" width="{m["size"]}" height="{m["size"]}">'
+        cells.append(f'<figure class="moment{" overlay" if m["region"] else ""}"><div class="pair">{pictures}</div>'
+                     f'<figcaption>{_e(m["when"])}: p_fake {m["p_fake"]}<br><small>{_e(m["note"])}</small>'
+                     "</figcaption></figure>")
+    return f'<div class="moments">{"".join(cells)}</div>' if cells else ""
+
+
+def frame_pictures(result: ScanResult) -> list[dict]:
+    """Each kept full frame (one per shot) with every face's box and track label drawn:
+    ``what`` (a caption) and ``image`` (PNG data URI)."""
     colours = {tr.track_id: _color(k) for k, tr in enumerate(t for t in result.tracks if t.p_fake is not None)}
     cells = []
     for shot, (index, t, thumb) in sorted(result.keyframes.items()):
         img = thumb.copy()
+        if max(img.shape[:2]) < 320:  # a tiny picture: enlarged, so a face's label does not cover it
+            k = -(-320 // max(img.shape[:2]))
+            img = cv2.resize(img, (img.shape[1] * k, img.shape[0] * k), interpolation=cv2.INTER_NEAREST)
         f = img.shape[1] / result.media.width
         for tr in result.tracks:
             for o in tr.observations:
@@ -279,25 +238,31 @@ def _frame_pictures(result: ScanResult) -> str:
             what = f"shot {shot + 1} of {max(len(result.shots), 1)}, at {t:.2f} s (frame {index})"
         else:
             what = "the photo"
-        cells.append(f'<figure class="frame"><img src="{png_data_uri(img)}" alt="{_e(what)} with face boxes" '
-                     f'width="{img.shape[1]}" height="{img.shape[0]}"><figcaption>{_e(what)}</figcaption></figure>')
+        cells.append({"what": what, "image": png_data_uri(img), "width": img.shape[1], "height": img.shape[0]})
+    return cells
+
+
+def _frame_pictures(result: ScanResult) -> str:
+    cells = [f'<figure class="frame"><img src="{c["image"]}" alt="{_e(c["what"])} with face boxes" '
+             f'width="{c["width"]}" height="{c["height"]}"><figcaption>{_e(c["what"])}</figcaption></figure>'
+             for c in frame_pictures(result)]
     return ('<p>Which face is which: each box is labelled with the name the rest of this report uses.</p>'
-            f'<div class="frames">{"".join(cells)}</div>')
+            f'<div class="frames">{"".join(cells)}</div>') if cells and result.tracks else ""
 
 
 def _track_section(result: ScanResult, tr: Track) -> str:
     if tr.p_fake is None:
         return ""
     video = result.media.kind == "video"
-    head = f"<h3>Face {tr.track_id}: {_e(tr.label)}, p_fake {tr.p_fake:.2f}</h3>"
+    head = f"<h3>Face {tr.track_id}: {_e(tr.label)}, p_fake {number(tr.p_fake, result.threshold)}</h3>"
     shot = f", in shot {tr.shot + 1} of {len(result.shots)}" if len(result.shots) > 1 else ""
     seen = (f"<p>Seen from {tr.start_s:.2f} s to {tr.end_s:.2f} s in {len(tr.observations)} sampled "
             f"frame(s){shot}.</p>" if video else "")
     if tr.segments and not video:
-        segs = f'<p class="segment">Judged swapped in this photo (p_fake {tr.segments[0].p_fake_max:.2f}).</p>'
+        segs = f'<p class="segment">Judged swapped in this photo (p_fake {number(tr.segments[0].p_fake_max, result.threshold)}).</p>'
     elif tr.segments:
         rows = "".join(f'<tr class="segment"><td>{g.start_s:.2f} s</td><td>{g.end_s:.2f} s</td><td>{g.frames}</td>'
-                       f"<td>{g.p_fake_max:.2f}</td></tr>" for g in tr.segments)
+                       f"<td>{number(g.p_fake_max, result.threshold)}</td></tr>" for g in tr.segments)
         segs = ("<table><tr><th>judged swapped from</th><th>to</th><th>sampled frames</th>"
                 f"<th>highest p_fake</th></tr>{rows}</table>")
     else:
@@ -336,6 +301,20 @@ def _matches(inputs: ReportInputs) -> str:
             diff = f'<div class="diffs">{"".join(figures)}</div><p>{_e(where.strip())}</p>'
         out.append(f"<h3>Source: {_e(m['source'])}</h3>{table}{diff}")
     return "".join(out)
+
+
+def _provenance_line(inputs: ReportInputs) -> str:
+    said = provenance_words(inputs.provenance)
+    return f'<p class="provenance">{_e(said)}</p>' if said else ""
+
+
+def _source_first(inputs: ReportInputs) -> str:
+    """A source found with --against, at the top: the strongest evidence there is."""
+    if not inputs.matches:
+        return ""
+    return ('<section class="source" id="source"><h2>The source was found</h2><p>This file matches media it '
+            "was made from. What differs between them is what was changed: the strongest evidence this report "
+            f"holds, stronger than any detector score.</p>{_matches(inputs)}</section>")
 
 
 def _provenance(inputs: ReportInputs) -> str:
@@ -483,6 +462,46 @@ def _match_sources(file: str, against: str) -> list[dict]:
     return rows
 
 
+def _face_words(result: ScanResult, tr: Track) -> dict:
+    """One scored face as the page shows it: its verdict, when, its moments."""
+    video = result.media.kind == "video"
+    said = words_for(tr.label, tr.p_fake, result.detector_config, result.media.kind, result.min_face_px,
+                     result.threshold)
+    if tr.segments:
+        when = ("judged swapped during " + ", ".join(f"{g.start_s:.1f}-{g.end_s:.1f} s" for g in tr.segments)
+                if video else "judged swapped in this photo")
+    else:
+        when = "no stretch of it is judged swapped" if video else "not judged swapped"
+    seen = f"seen {tr.start_s:.1f}-{tr.end_s:.1f} s in {len(tr.observations)} sampled frames; " if video else ""
+    return {"track_id": tr.track_id, "label": tr.label, "headline": said.headline, "score": said.score,
+            "when": seen + when, "segments": [[g.start_s, g.end_s] for g in tr.segments],
+            "moments": moments(result, tr)}
+
+
+def timeline_picture(result: ScanResult) -> str | None:
+    """The report's p_fake timeline as a standalone SVG data URI (None for a photo or no face)."""
+    tracks = [t for t in result.tracks if t.p_fake is not None]
+    if result.media.kind != "video" or not tracks:
+        return None
+    svg = _timeline(tracks, result.media.duration_s or 0.0, result.threshold, [a for a, _ in result.shots[1:]])
+    svg, legend = svg.split("</svg>", 1)
+    style = "".join(rule + "}" for rule in _CSS.split("}") if rule.strip().startswith(".timeline"))
+    doc = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" width="720" height="200" ', 1) + \
+        f"<style>{style.replace('.timeline ', '')}</style></svg>"
+    return "data:image/svg+xml;base64," + base64.b64encode(doc.encode()).decode("ascii")
+
+
+def page_details(result: ScanResult, inputs: ReportInputs | None = None) -> dict:
+    """What the page shows beside the verdict, as the report shows it: each scored face
+    with its verdict, moments and region maps, the timeline, the frames with their boxes,
+    and the Content Credentials in words."""
+    inputs = inputs or ReportInputs()
+    return {"faces": [_face_words(result, t) for t in result.tracks if t.p_fake is not None],
+            "too_small": sum(t.label == "too-small" for t in result.tracks),
+            "timeline": timeline_picture(result), "frames": frame_pictures(result) if result.tracks else [],
+            "provenance": provenance_words(inputs.provenance)}
+
+
 def render_html(result: ScanResult, inputs: ReportInputs | None = None) -> str:
     """The report for one scanned file, as a self-contained HTML document."""
     from unswap.report import to_text
@@ -491,14 +510,13 @@ def render_html(result: ScanResult, inputs: ReportInputs | None = None) -> str:
     m = result.media
     name = result.path.rsplit("/", 1)[-1]
     label = result.label
-    key = _headline_key(result)
+    said = words(result)
+    key = words_key(label, result.p_fake, result.detector_config) if label == "fake" else label
     video = m.kind == "video"
-    means = _MEANS[label].format(original="video" if video else "photo, or an earlier copy of it",
-                                 min_px=f"{result.min_face_px:g}", kind=m.kind if video else "photo")
     score = "" if result.p_fake is None else (
-        f"<p>Score: p_fake {result.p_fake:.2f} for the most suspect face (threshold {result.threshold:.2f}, "
-        "chosen on validation data the model was not trained on).</p>" + _p_fake_words(result))
-    reliability = "" if label in ("no-face", "too-small") else f"<p><strong>How reliable.</strong> {_e(_rates(result.detector_config))}</p>"
+        f"<p>Score of the most suspect face: {_e(said.score)} (limits chosen on validation data the model was "
+        "not trained on).</p>" + _p_fake_words(result))
+    reliability = f"<p><strong>How reliable.</strong> {_e(said.rates)}</p>" if said.rates else ""
     tracks = [t for t in result.tracks if t.p_fake is not None]
     small = [t for t in result.tracks if t.label == "too-small"]
     what = f"{m.width}x{m.height} {m.kind}" + (f", {m.duration_s:.1f} s at {m.fps:.2f} fps" if video and m.duration_s and m.fps else "")
@@ -523,10 +541,11 @@ def render_html(result: ScanResult, inputs: ReportInputs | None = None) -> str:
 <body>
 <header><p>unswap evidence report</p><h1>{_e(name)}</h1></header>
 <section class="verdict {_e(key)}" id="verdict">
-<h2 style="border:0;margin:0">{_e(_HEADLINE[key])}</h2>{score}{reliability}
-<p><strong>What this means.</strong> {_e(means)}</p>
-<p><strong>What it does not mean.</strong> {_e(_NOT_MEANS[label])}</p>
-</section>
+<h2 style="border:0;margin:0">{_e(said.headline)}</h2>
+<p><strong>What this means.</strong> {_e(said.means)}</p>{score}{reliability}
+<p><strong>What it does not mean.</strong> {_e(said.not_means)}</p>
+<p><strong>What to do next.</strong> {_e(said.next)}</p>{_provenance_line(inputs)}
+</section>{_source_first(inputs)}
 <h2>The file</h2>
 <table><tr><th>file</th><td>{_e(result.path)}</td></tr><tr><th>media</th><td>{_e(what)}</td></tr>
 <tr><th>frames scored</th><td>{result.frames_scored}</td></tr>{shots}<tr><th>face tracks scored</th><td>{len(tracks)}</td></tr>
@@ -534,9 +553,9 @@ def render_html(result: ScanResult, inputs: ReportInputs | None = None) -> str:
 {_frame_pictures(result)}
 <h2>When: p_fake over time</h2>{timeline}
 <h2>{where}</h2>{faces}
-<h2>Source match</h2>{_matches(inputs)}
+<h2>Source match</h2>{"<p>Found: see the top of this report.</p>" if inputs.matches else _matches(inputs)}
 <h2>Content Credentials (C2PA)</h2>{_provenance(inputs)}
-<h2>File hashes</h2>{_hashes(inputs)}
+<h2>File hashes</h2><p>Fingerprints of the file, to show later that a copy is this very file. The SHA-256 changes if a single byte of the file changes: the same SHA-256 means the same file. PDQ fingerprints what the picture looks like, so a re-saved, resized or recompressed copy still comes out close (a distance of up to about 31 of 256 bits); <code>unswap match</code> uses it to find where a file came from.</p>{_hashes(inputs)}
 <h2>How this was made</h2>
 <table><tr><th>tool</th><td>unswap {_e(result.tool_version)}</td></tr>
 <tr><th>detector</th><td>{_e(result.detector)}</td></tr><tr><th>scanned at</th><td>{_e(when)}</td></tr>{command}</table>

@@ -13,7 +13,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-EXTRA_HINT = "unswap serve needs the serve extra: pip install 'unswap[serve]'"
+from unswap import install_hint
+
+EXTRA_HINT = f"unswap serve needs the serve extra: {install_hint('serve')}"
 
 
 class MissingExtra(Exception):

@@ -306,6 +306,9 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                 "workers": cfg.workers, "max_queue": cfg.max_queue, "detectors": list_detectors(),
                 "default_detector": DEFAULT_DETECTOR, "scan_options": list(SCAN_OPTIONS)}
 
+    _vocabulary_route(app, api)
+    _details_route(app, api, job_row)
+
     @app.post("/api/scans", status_code=202, response_model=Created, dependencies=api, openapi_extra=_scan_body(list_detectors()),
               responses=_errors(*_UPLOAD_ERRORS), summary="Upload a file to scan")
     async def create_scan(request: Request):
@@ -345,7 +348,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     def get_scan(job_id: str):
         r = job_row(job_id)
         return ScanStatus(id=r["id"], name=r["name"], status=r["status"], progress=_progress(r),
-                          result=json.loads(r["result"]) if r["result"] else None, error=r["error"],
+                          result=_scan_json(r), error=r["error"],
                           created=_iso(r["created"]), finished=_iso(r["finished"]))
 
     @app.get("/api/scans/{job_id}/report", response_class=HTMLResponse, dependencies=[Depends(auth_or_cookie)],
@@ -431,6 +434,40 @@ def create_app(cfg: ServeConfig) -> FastAPI:
 
     app.openapi = lambda: _openapi(app)
     return app
+
+
+def _vocabulary_route(app: FastAPI, api: list) -> None:
+    """``/api/vocabulary``: the words the page says things with, from ``unswap.vocabulary``."""
+    from unswap.vocabulary import page_words
+
+    words = page_words()
+
+    @app.get("/api/vocabulary", dependencies=api, responses=_errors(401),
+             summary="Each label's headline, the detectors with what each is, the default sample rate")
+    def vocabulary() -> dict[str, Any]:
+        return words
+
+
+def _scan_json(row) -> dict[str, Any] | None:
+    """A finished job's ``scan --json`` object, without the page's details stored beside it."""
+    if not row["result"]:
+        return None
+    result = json.loads(row["result"])
+    result.pop("details", None)
+    return result
+
+
+def _details_route(app: FastAPI, api: list, job_row) -> None:
+    """``/api/scans/{id}/details``: what the page shows beside the verdict, as the report
+    does (each face's verdict, moments and region maps, the timeline, the frames)."""
+
+    @app.get("/api/scans/{job_id}/details", dependencies=api, responses=_errors(401, 404, 409),
+             summary="A finished scan's faces, moments, region maps and timeline, as pictures and words")
+    def get_details(job_id: str) -> dict[str, Any]:
+        r = job_row(job_id)
+        if r["status"] != "done":
+            raise ApiError(409, "not_finished", f"scan {job_id} is {r['status']}: no details yet")
+        return json.loads(r["result"]).get("details") or {}
 
 
 def _allowed_methods(app: FastAPI, scope) -> list[str]:

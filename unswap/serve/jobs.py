@@ -235,7 +235,7 @@ def _run_job(store: JobStore, detectors: dict, job: sqlite3.Row) -> None:
     from unswap.detectors import create_detector
     from unswap.media import MediaError
     from unswap.report import to_dict
-    from unswap.report.html import gather, render_html
+    from unswap.report.html import gather, page_details, render_html
     from unswap.scan import ScanConfig, Scanner
 
     job_id, name = job["id"], job["name"]
@@ -267,7 +267,7 @@ def _run_job(store: JobStore, detectors: dict, job: sqlite3.Row) -> None:
         # the upload's name stands for the file in what the user reads; the server's own
         # path for it is no business of theirs
         result.path = inputs.hashes.path = name
-        finished = (to_dict(result), render_html(result, inputs))
+        finished = ({**to_dict(result), "details": page_details(result, inputs)}, render_html(result, inputs))
     except _Deleted:
         pass
     except MediaError as e:

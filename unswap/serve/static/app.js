@@ -2,18 +2,9 @@
 // Everything it shows from the server goes through textContent, never as HTML.
 "use strict";
 
-const VERDICT = {
-  "fake": "Likely face-swapped",
-  "real": "No sign of a face swap",
-  "uncertain": "Too close to call",
-  "no-face": "No face found, so nothing could be checked",
-};
-const MEANS = {
-  "fake": "The detector found the traces face-swap tools leave. It is evidence, not proof: open the report.",
-  "real": "The detector found no such traces. That does not prove the file is authentic.",
-  "uncertain": "The score sits at the detector's threshold. Look at the moments in the report.",
-  "no-face": "No face large and clear enough was seen.",
-};
+// Every word of a verdict comes from the server (unswap/vocabulary.py): a result carries
+// its own words, and /api/vocabulary gives each label's headline for the history.
+let vocabulary = {headlines: {}, detectors: [], default_sample_fps: 2};
 const PAGE = 20;
 let token = sessionStorage.getItem("unswap_token") || "";
 let historyShown = PAGE;
@@ -52,9 +43,61 @@ function saveToken() {
   start();
 }
 
-function verdictText(result) {
-  const words = VERDICT[result.label] || result.label;
-  return result.p_fake === null ? words : `${words} (p_fake ${result.p_fake.toFixed(2)}, threshold ${result.threshold.toFixed(2)})`;
+function headline(label) {
+  return vocabulary.headlines[label] || label;
+}
+
+function said(cls, lead, text) {
+  const p = el("p", cls);
+  p.append(el("strong", "", lead + " "), document.createTextNode(text));
+  return p;
+}
+
+function picture(src, alt, cls) {
+  const img = el("img", cls);
+  img.src = src;
+  img.alt = alt;
+  return img;
+}
+
+// A finished scan as the report tells it: the verdict in words, then each face with
+// its verdict, when, and its moments (the face, and the region map where it is judged swapped).
+function showResult(item, r, d, id) {
+  const w = r.words;
+  const box = el("div", "verdict " + r.label);
+  box.append(el("p", "headline", w.headline + (w.score ? ` (${w.score})` : "")),
+             said("means", "What this means.", w.means));
+  if (w.rates) box.append(said("rates", "How reliable.", w.rates));
+  box.append(said("not-means", "What it does not mean.", w.not_means),
+             said("next", "What to do next.", w.next));
+  if (d.provenance) box.append(el("p", "provenance", d.provenance));
+  item.append(box);
+  const more = el("div", "details");
+  if (d.timeline) more.append(el("h3", "", "When: p_fake over time (shaded: judged swapped)"),
+                              picture(d.timeline, "p_fake over time for each face", "timeline"));
+  for (const f of d.faces) {
+    const face = el("section", "face");
+    face.dataset.track = f.track_id;
+    face.append(el("h3", "verdict " + f.label, `Face ${f.track_id}: ${f.headline} (${f.score})`), el("p", "when", f.when));
+    const row = el("div", "moments");
+    for (const m of f.moments) {
+      const fig = el("figure", m.region ? "moment overlay" : "moment");
+      fig.append(picture(m.face, `face ${f.track_id} at ${m.when}`));
+      if (m.region) fig.append(picture(m.region, `face ${f.track_id} at ${m.when}, region map`, "region"));
+      const cap = el("figcaption", "", `${m.when}: p_fake ${m.p_fake}`);
+      cap.append(el("small", "", m.note));
+      fig.append(cap);
+      row.append(fig);
+    }
+    face.append(row);
+    more.append(face);
+  }
+  for (const f of d.frames) {
+    const fig = el("figure", "frame");
+    fig.append(picture(f.image, f.what + " with face boxes"), el("figcaption", "", f.what + ": each box is labelled with its face"));
+    more.append(fig);
+  }
+  item.append(more, reportLink(id));
 }
 
 function reportLink(id) {
@@ -88,18 +131,24 @@ async function follow(item, id) {
     }
     if (s.status === "done") {
       line.textContent = "done";
-      const v = el("p", "verdict " + s.result.label, verdictText(s.result));
-      item.append(v, el("p", "line", MEANS[s.result.label] || ""), reportLink(id));
+      let details = {faces: [], frames: []};
+      try {
+        details = await api("GET", `/api/scans/${id}/details`);
+      } catch (e) { /* deleted meanwhile: the verdict alone */ }
+      showResult(item, s.result, details, id);
       loadHistory();
       return;
     }
     if (s.status === "failed") {
-      line.textContent = "failed: " + s.error;
+      line.textContent = `${headline("failed")}: ${s.error}`;
       line.classList.add("error");
       loadHistory();
       return;
     }
     line.textContent = progressText(s);
+    // the history row says what the card says, not what it said a second ago
+    const cell = document.querySelector(`#history tr[data-id='${id}'] td.result`);
+    if (cell) cell.textContent = line.textContent;
     await new Promise(r => setTimeout(r, 400));
   }
 }
@@ -122,11 +171,17 @@ function showHashes(item, data) {
 
 async function upload(file) {
   const hashOnly = document.getElementById("hash-only").checked;
+  document.getElementById("session-empty").hidden = true;
   const item = el("li");
   item.append(el("div", "name", file.name), el("div", "line", "uploading"));
   document.getElementById("uploads").prepend(item);
   const form = new FormData();
   form.append("file", file, file.name);
+  // the choices, once the page has them (a file dropped sooner scans with the server's defaults)
+  for (const [field, id] of [["detector", "detector"], ["sample_fps", "sample-fps"]]) {
+    const value = document.getElementById(id).value;
+    if (!hashOnly && value) form.append(field, value);
+  }
   try {
     if (hashOnly) {
       showHashes(item, await api("POST", "/api/hash", form));
@@ -160,9 +215,8 @@ async function loadHistory() {
   for (const s of page.items) {
     const tr = el("tr");
     tr.dataset.id = s.id;
-    const result = s.status === "done" ? (VERDICT[s.label] || s.label) + (s.p_fake === null ? "" : ` (p_fake ${s.p_fake.toFixed(2)})`)
-                 : s.status === "failed" ? "failed: " + s.error : progressText(s);
-    const tdResult = el("td", s.status === "done" ? s.label : "", result);
+    const result = s.status === "done" ? headline(s.label) : s.status === "failed" ? `${headline("failed")}: ${s.error}` : progressText(s);
+    const tdResult = el("td", "result" + (s.status === "done" ? " " + s.label : ""), result);
     const actions = el("td");
     if (s.status === "done") actions.append(reportLink(s.id), document.createTextNode(" "));
     const del = el("button", "delete", "Delete");
@@ -185,8 +239,28 @@ async function loadHistory() {
   }
 }
 
+function showChoices() {
+  const pick = document.getElementById("detector");
+  for (const d of vocabulary.detectors) {
+    const o = el("option", "", d.name + (d.name === vocabulary.default_detector ? " (default)" : ""));
+    o.value = d.name;
+    o.title = d.about.join(" ");
+    o.selected = d.name === vocabulary.default_detector;
+    pick.append(o);
+  }
+  const about = () => {
+    const d = vocabulary.detectors.find(x => x.name === pick.value);
+    document.getElementById("detector-about").textContent = d ? d.about.join(" ") : "";
+  };
+  pick.addEventListener("change", about);
+  about();
+  document.getElementById("sample-fps").value = vocabulary.default_sample_fps;
+}
+
 async function start() {
   try {
+    vocabulary = await api("GET", "/api/vocabulary");
+    showChoices();
     const cfg = await api("GET", "/api/config");
     if (cfg.keep_media) {
       document.getElementById("keep").textContent = "This server was started with --keep-media: " +
