@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from serve_server import Server  # noqa: E402
 
-from unswap.hashing import hash_media, write_hashes  # noqa: E402
+from unswap.evidence.hashing import hash_media, write_hashes  # noqa: E402
 
 TOKEN = "fuzz-token"
 

@@ -345,7 +345,7 @@ def test_hash_a_folder_with_two_workers_gives_the_hashes_of_one(capsys):
     one = {h.result.path: h.result for h in hash_many(collect([tracks]).files, 1.0, jobs=1)}
     code, out, err = run(capsys, "hash", tracks, "--jobs", "2", "--json", "--quiet")
     assert code == 0 and "20 file(s) in" in err
-    from unswap.hashing import read_hashes
+    from unswap.evidence.hashing import read_hashes
 
     two = {h.path: h for h in read_hashes(io.StringIO(out))}
     assert sorted(two) == sorted(one)

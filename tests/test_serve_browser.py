@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, SAMPLE, shared
 from serve_server import Server
 
-from unswap.hashing import sha256_file
+from unswap.evidence.hashing import sha256_file
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright (the test extra)")
 

@@ -169,7 +169,7 @@ class HashTask:
         self.sample_fps = sample_fps
 
     def __call__(self, path: str, progress=None):
-        from unswap.hashing import hash_media
+        from unswap.evidence.hashing import hash_media
 
         return hash_media(path, self.sample_fps)
 

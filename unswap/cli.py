@@ -553,7 +553,7 @@ def _batch_scan(args, cfg) -> int:
 
 def _batch_hash(args) -> int:
     from unswap import batch
-    from unswap.hashing import format_hashes, to_dict
+    from unswap.evidence.hashing import format_hashes, to_dict
 
     args.inputs = _batch_inputs(args)
     summary = batch.Summary(total=len(args.inputs.files), skipped=len(args.inputs.skipped))
@@ -605,7 +605,7 @@ def cmd_serve(args) -> int:
     if args.upload_timeout <= 0:
         raise UserError("--upload-timeout must be positive")
     if args.library is not None:
-        from unswap.match import MatchError
+        from unswap.evidence.match import MatchError
         from unswap.serve.library import Library
 
         try:
