@@ -27,10 +27,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from unswap.errors import MissingExtra
 from unswap.media import MediaError
 from unswap.scan import ScanConfig, ScanResult, Scanner
 
-__all__ = ["MEDIA_SUFFIXES", "FileOutcome", "Inputs", "MissingExtra", "ResultsError", "ResultsFile",
+__all__ = ["MEDIA_SUFFIXES", "FileOutcome", "Inputs", "ResultsError", "ResultsFile",
            "Summary", "collect", "hash_many", "scan_many", "scan_record", "write_csv"]
 
 MEDIA_SUFFIXES = frozenset(
@@ -43,10 +44,6 @@ explicitly is always tried, whatever its name."""
 
 # Progress callback of the per-file work: (path, frames done, frames expected or None).
 FrameProgress = Callable[[str, int, "int | None"], None]
-
-
-class MissingExtra(RuntimeError):
-    """An optional dependency is not installed; ``str()`` is one line saying what to install."""
 
 
 class ResultsError(ValueError):
@@ -347,7 +344,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise MissingExtra("--ray needs the ray extra: pip install 'unswap[ray]'") from None
+        raise MissingExtra("ray", "--ray") from None
     return ray
 
 

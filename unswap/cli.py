@@ -394,7 +394,8 @@ def cmd_detectors(args) -> int:
 
 
 def cmd_provenance(args) -> int:
-    from unswap.evidence.provenance import MissingExtra, ProvenanceError, read_provenance
+    from unswap.errors import MissingExtra
+    from unswap.evidence.provenance import ProvenanceError, read_provenance
 
     code = EXIT_OK
     for path in args.paths:
@@ -468,7 +469,7 @@ def _batch_inputs(args):
 
 def _batch_run(args, outcomes, on_result, summary) -> int:
     """Print each outcome as it comes (progress on stderr); 2 when a file named by the user failed."""
-    from unswap.batch import MissingExtra
+    from unswap.errors import MissingExtra
 
     tty = sys.stderr.isatty() and not args.quiet
 
@@ -586,7 +587,8 @@ def cmd_match(args) -> int:
 def cmd_serve(args) -> int:
     import os
 
-    from unswap.serve import MissingExtra, ServeConfig, default_data_dir, is_loopback, require_extra, run
+    from unswap.errors import MissingExtra
+    from unswap.serve import ServeConfig, default_data_dir, is_loopback, require_extra, run
 
     try:
         require_extra()

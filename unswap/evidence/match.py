@@ -38,6 +38,7 @@ import numpy as np
 
 from unswap.evidence.hashing import MediaHashes, hamming, hash_media, read_hashes, sha256_file
 from unswap.media import MediaError, frames
+from unswap.types import PathLike
 
 __all__ = [
     "MAX_DISTANCE",
@@ -56,8 +57,6 @@ __all__ = [
     "to_dict",
     "to_text",
 ]
-
-PathLike = str | os.PathLike[str]
 
 MAX_DISTANCE = 31
 """PDQ Hamming distance (of 256 bits) up to which two frames match: vPDQ's and
