@@ -130,16 +130,11 @@ def test_freeing_a_graphs_spatial_size_leaves_its_outputs_as_they_were(tmp_path)
     """derive_variant frees a fixed-size graph's height and width in place: the same
     weights then run at another size, their region map growing with the input (one cell
     per 16 px), and at the old size give the same bytes."""
-    import importlib.util
     import shutil
 
     pytest.importorskip("onnx")
-    from tests.conftest import REPO
-
-    spec = importlib.util.spec_from_file_location("derive_variant", REPO / "scripts" / "derive_variant.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     from unswap.detectors import DEFAULT_DETECTOR
+    from unswap.train.release.derive_variant import free_spatial_dims
 
     base = create_detector(DEFAULT_DETECTOR)  # exported for 176x176 only
     folder = tmp_path / DEFAULT_DETECTOR
@@ -151,8 +146,8 @@ def test_freeing_a_graphs_spatial_size_leaves_its_outputs_as_they_were(tmp_path)
     before, maps176 = fixed.forward_regions(g176)
     with pytest.raises(Exception):
         fixed.forward(fixed.preprocess(golden_crops(192)))
-    assert mod.free_spatial_dims(folder / "model.onnx")
-    assert not mod.free_spatial_dims(folder / "model.onnx")  # already free
+    assert free_spatial_dims(folder / "model.onnx")
+    assert not free_spatial_dims(folder / "model.onnx")  # already free
     freed = OnnxDetector(folder)
     after, maps_after = freed.forward_regions(g176)
     assert np.array_equal(after, before) and np.array_equal(maps_after, maps176)

@@ -8,7 +8,7 @@ of their weights is a model of its own, often better than each, at the cost of o
 `val` is read. The result is a checkpoint in the format of ``unswap train``, for
 ``unswap export``.
 
-    python scripts/weight_soup.py --out runs/soup/best.pt \\
+    python -m unswap.train weight-soup --out runs/soup/best.pt \\
         runs/effnetlite0_sbi_mask/best.pt runs/effnetlite0_sbi_ft_smooth/best.pt ...
 """
 

@@ -15,9 +15,9 @@ threshold are fitted on the variant's own logits. Only ``val`` is read.
   has its height and width made free first (``onnx`` needed, the ``train`` extra): only
   the shape annotations change, and the base detector's outputs stay bit for bit.
 
-    python scripts/derive_variant.py --base effnetlite0_sbi.v2 --version v3 --flip \\
+    python -m unswap.train derive-variant --base effnetlite0_sbi.v2 --version v3 --flip \\
         --out unswap/detectors/weights/effnetlite0_sbi.v3
-    python scripts/derive_variant.py --base effnetlite0_mixed.v4 --version v5 --no-flip \\
+    python -m unswap.train derive-variant --base effnetlite0_mixed.v4 --version v5 --no-flip \\
         --input-size 192 --checkpoint runs/v4_init.pt --out unswap/detectors/weights/effnetlite0_mixed.v5
 """
 

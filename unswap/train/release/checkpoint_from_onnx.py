@@ -10,7 +10,7 @@ the network computes exactly what the ONNX graph does (checked here on the golde
 crops); in train mode its batch statistics start near the running ones, so training
 carries on from where the shipped model stopped.
 
-    python scripts/checkpoint_from_onnx.py unswap/detectors/weights/effnetlite0_mixed.v4 \
+    python -m unswap.train checkpoint-from-onnx unswap/detectors/weights/effnetlite0_mixed.v4 \
         --out runs/v4_init.pt
 """
 

@@ -7,7 +7,7 @@ schemathesis's status. The check left out, positive_data_acceptance, expects any
 schema allows to be accepted; the schema can say "a binary file" but not "an image or
 video", so random bytes are rightly answered 415.
 
-    python scripts/fuzz_api.py --max-examples 200 --seed 1
+    python tools/fuzz_api.py --max-examples 200 --seed 1
 """
 
 from __future__ import annotations

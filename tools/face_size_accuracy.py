@@ -7,7 +7,7 @@ filter, as a camera or a re-encode would), and the detector's crop is then taken
 that small picture and resized up to the network input, as the scan does. ``val`` crops
 are a fixed, seeded sample of both classes; xdomain/inswapper is used whole.
 
-    python scripts/face_size_accuracy.py --sizes 16 24 32 48 64 96 --per-class 600
+    python tools/face_size_accuracy.py --sizes 16 24 32 48 64 96 --per-class 600
 """
 
 from __future__ import annotations

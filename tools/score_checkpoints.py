@@ -4,7 +4,7 @@ with the mirror image as the shipped detectors do. An ensemble's logit is the me
 members' (what ``unswap export`` ships when given several checkpoints). Reads `val`, the
 xdomain dev sets, the FairFace hold-out and the shared clips; never `test`.
 
-    python scripts/score_checkpoints.py --monitor-cache runs/RUN/monitor_160.npz --flip --pairs \\
+    python tools/score_checkpoints.py --monitor-cache runs/RUN/monitor_160.npz --flip --pairs \\
         runs/v4_init.pt runs/RUN/epoch02.pt
 
 ``--sizes`` scores every checkpoint at each input size instead of its own: the faces are

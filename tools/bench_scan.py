@@ -7,8 +7,8 @@ Then the detector's throughput: faces cropped, preprocessed and scored per secon
 ``--compare A B ...`` times only the throughput of the named detectors, in turns (one
 batch of 256 faces each per round), so that a busy or slow host slows them alike.
 
-    python scripts/bench_scan.py --runs 3
-    python scripts/bench_scan.py --compare effnetlite0_mixed.v4 effnetlite0_mixed.v5 --rounds 3
+    python tools/bench_scan.py --runs 3
+    python tools/bench_scan.py --compare effnetlite0_mixed.v4 effnetlite0_mixed.v5 --rounds 3
 """
 
 from __future__ import annotations

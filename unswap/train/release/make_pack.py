@@ -1,7 +1,7 @@
 """Bundle what a mixed recipe trains on for a machine that holds nothing else (a lent GPU,
 which gets the repository and 64 MiB of carried files, never ../shared/data).
 
-    python scripts/make_pack.py --side 176 --quality 80 --out runs/gpu \\
+    python -m unswap.train make-pack --side 176 --quality 80 --out runs/gpu \\
         --init configs/mixed_effnetlite0_176_gpu.toml
 
 writes ``runs/gpu/pack_SIDE.npz`` (``unswap.train.pack``: DFDC reals with landmarks, DFDC

@@ -11,7 +11,7 @@ spliced; text inputs are built from the formats' own lines with fields changed. 
 drives the choices and shrinks a find to a small input, which is written to --out and
 printed; each is then kept as a regression test (tests/test_fuzz_finds.py).
 
-    python scripts/fuzz_media.py --minutes 10
+    python tools/fuzz_media.py --minutes 10
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Copy chosen epochs of a run as small, weights-only checkpoints: what comes back from a
 lent GPU machine (at most 8 files of 16 MiB there) and what ``unswap export`` and
-``scripts/score_checkpoints.py`` read. Weights go to half precision (BatchNorm statistics
+``tools/score_checkpoints.py`` read. Weights go to half precision (BatchNorm statistics
 stay single); optimiser state is dropped.
 
-    python scripts/half_checkpoints.py runs/gpu_176 --out $OUT --keep 3
+    python -m unswap.train half-checkpoints runs/gpu_176 --out $OUT --keep 3
 
 keeps the last epoch and the epochs at about 1/2 and 3/4 of the run (``--keep 3``), named
 RUN_eNN.pt, with the run's log as RUN_log.jsonl.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from make_pack import half_state  # scripts/ is on the path when run as a script
+from unswap.train.release.make_pack import half_state
 
 
 def chosen(epochs: list[Path], keep: int) -> list[Path]:

@@ -5,7 +5,7 @@ the scan converts only the sampled ones, so its cost includes that conversion (a
 size, and at a quarter of each side, which PySceneDetect's own downscaling would use).
 
     pip install scenedetect==0.6.7.1   # only for this comparison
-    python scripts/bench_shots.py
+    python tools/bench_shots.py
 """
 
 from __future__ import annotations

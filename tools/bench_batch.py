@@ -1,6 +1,6 @@
 """Batch throughput: the shared DFDC clips and face tracks scanned three ways.
 
-    python scripts/bench_batch.py [--runs 2] [--videos DIR]
+    python tools/bench_batch.py [--runs 2] [--videos DIR]
 
 Each way is a fresh ``unswap scan DIR --out ...`` process, timed from start to exit
 (start-up, worker start, model loads and, for Ray, starting a local Ray included):

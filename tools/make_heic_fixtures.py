@@ -3,7 +3,7 @@
 unswap reads HEIC with pi-heif, which can only decode; writing needs pillow-heif (its
 wheel carries libheif's encoder), so this is a developer's tool, run once:
 
-    pip install pillow-heif && python scripts/make_heic_fixtures.py
+    pip install pillow-heif && python tools/make_heic_fixtures.py
 
 - ``astronaut_grid.heic``: the 512x512 sample as a 2x2 grid of 256x256 tiles, the layout
   of an iPhone photo (512x512 tiles there). libheif's grid encoder is not in pillow-heif's
