@@ -51,14 +51,14 @@ def main() -> None:
     if args.init:
         import torch
 
-        from unswap.train.loop import load_config
+        from unswap.train.config import load_config
         from unswap.train.model import build_model
 
         cfg = load_config(args.init)
-        torch.manual_seed(cfg["seed"])
-        model = build_model({k: v for k, v in cfg.items() if k != "init_from"}, pretrained=True)
-        path = args.out / f"init_{cfg['arch'].replace('efficientnet-', '')}.pt"
-        torch.save({"model": half_state(model.state_dict()), "config": cfg, "step": 0}, path)
+        torch.manual_seed(cfg.seed)
+        model = build_model(cfg.to_dict(), pretrained=True)
+        path = args.out / f"init_{cfg.arch.replace('efficientnet-', '')}.pt"
+        torch.save({"model": half_state(model.state_dict()), "config": cfg.to_dict(), "step": 0}, path)
         print(f"{path}: {path.stat().st_size / 2**20:.1f} MiB")
 
 
