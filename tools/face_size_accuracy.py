@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from unswap.detectors import DEFAULT_DETECTOR, create_detector
-from unswap.faces.align import crop, crop_box
+from unswap.faces.align import crop
 from unswap.faces.detect import detect_faces
 from unswap.facesets import iter_split
 from unswap.metrics import roc_auc
