@@ -37,14 +37,17 @@ class TrainConfig:
 
     name: str
     seed: int
+    # what the network sees: crops of input_size px, normalised by mean and std (0..1 scale)
     input_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    # the schedule: AdamW, linear warm-up then cosine decay, a checkpoint every few steps
     epochs: int
     lr: float
     weight_decay: float
     warmup_steps: int
     checkpoint_every: int
+    # the network and how it runs
     arch: str = "efficientnet-lite0"
     frozen_blocks: int = 0  # leading backbone blocks kept frozen, BatchNorm statistics too
     mask_weight: float = 0.0  # weight of the region-map loss; > 0 adds the region head
