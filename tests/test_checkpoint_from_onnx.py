@@ -1,34 +1,27 @@
 """Rebuilding a trainable network from a shipped detector's ONNX graph (BatchNorm folded in)."""
 
-import importlib.util
-import sys
-
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, shared
+from tests.conftest import shared
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 pytest.importorskip("onnx")
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("checkpoint_from_onnx", REPO / "scripts" / "checkpoint_from_onnx.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["checkpoint_from_onnx"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_rebuilt_v4_computes_the_shipped_graph_and_trains_from_where_it_stopped():
+@pytest.mark.slow
+def test_a_rebuilt_detector_computes_the_shipped_graph_and_trains_from_where_it_stopped():
     shared("faces")
-    mod = _script()
+    from unswap.detectors import DEFAULT_DETECTOR
+    from unswap.detectors.registry import WEIGHTS
     from unswap.train.loop import _normalizer
     from unswap.train.model import build_model
+    from unswap.train.release import checkpoint_from_onnx as mod
 
-    det = REPO / "unswap" / "detectors" / "weights" / "effnetlite0_mixed.v4"
-    state = mod.rebuild(det, n_faces=64)
+    # 512 faces, the command's default: on 64 to 256 of them a few of v6's channels vary too
+    # little for their BatchNorm to be split back exactly (logits 3e-3 to 7e-3 off; 1e-5 at 512)
+    state = mod.rebuild(WEIGHTS / DEFAULT_DETECTOR)
     assert state["logit_gap"] < 1e-3  # eval mode: the ONNX graph's logits
     model = build_model(state["config"], pretrained=False)
     model.load_state_dict(state["model"])

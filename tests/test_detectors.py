@@ -88,49 +88,68 @@ def test_flip_tta_averages_a_crop_and_its_mirror_image(det):
         assert np.allclose(flipped_maps[0], flipped_maps[1][:, ::-1], atol=1e-4)
 
 
-def test_a_variant_sharing_weights_finds_them():
-    """effnetlite0_sbi.v3 reuses v2's ONNX file rather than shipping a copy."""
-    v3 = create_detector("effnetlite0_sbi.v3")
-    assert v3.config.flip_tta and (v3.folder / v3.config.model_file).resolve() == (
-        create_detector("effnetlite0_sbi.v2").folder / "model.onnx").resolve()
+def test_every_shipped_detector_is_its_weights_folder_with_a_description():
+    """A folder under detectors/weights is a detector: no list in code to keep in step."""
+    from unswap.detectors import DEFAULT_DETECTOR, describe_detector
+    from unswap.detectors.registry import WEIGHTS
+
+    folders = sorted(p.name for p in WEIGHTS.iterdir() if (p / "config.json").is_file())
+    assert DEFAULT_DETECTOR in folders and set(folders) <= set(list_detectors())
+    for name in folders:
+        said = describe_detector(name)
+        assert said and "\n" not in said and said == create_detector(name).config.description
 
 
-def test_a_size_variant_runs_its_base_graph_on_larger_crops():
-    """effnetlite0_mixed.v5 is v4's ONNX file run once on 192x192 crops: the graph takes
-    either size, and its region map grows with the input (12x12 cells of 16 px)."""
-    v4, v5 = create_detector("effnetlite0_mixed.v4"), create_detector("effnetlite0_mixed.v5")
-    assert (v5.folder / v5.config.model_file).resolve() == (v4.folder / "model.onnx").resolve()
-    assert (v4.config.input_size, v4.config.flip_tta) == (160, True)
-    assert (v5.config.input_size, v5.config.flip_tta) == (192, False)
-    _, maps4 = v4.score_regions(golden_crops(160))
-    _, maps5 = v5.score_regions(golden_crops(192))
-    assert maps4.shape == (3, 10, 10) and maps5.shape == (3, 12, 12)
+def test_a_folder_misnamed_for_its_config_is_refused(tmp_path, monkeypatch):
+    from unswap.detectors import DEFAULT_DETECTOR, register_weights, registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    folder = tmp_path / "other.v1"
+    folder.mkdir()
+    (folder / "config.json").write_bytes((registry.WEIGHTS / DEFAULT_DETECTOR / "config.json").read_bytes())
+    with pytest.raises(ValueError, match=f"must be named {DEFAULT_DETECTOR}"):
+        register_weights(folder)
+    assert "other.v1" not in list_detectors()
+
+
+def test_a_registered_folder_is_created_by_name_and_may_share_weights(second_detector):
+    """A variant's config may name another folder's ONNX file (``model``) rather than copy
+    it: the registered variant runs that graph with its own settings (here a test-time flip)."""
+    from unswap.detectors import DEFAULT_DETECTOR
+
+    assert second_detector in list_detectors()
+    base, variant = create_detector(DEFAULT_DETECTOR), create_detector(second_detector)
+    assert (variant.folder / variant.config.model_file).resolve() == (base.folder / "model.onnx").resolve()
+    assert variant.config.flip_tta and not base.config.flip_tta
+    face = golden_crops(base.config.input_size)[:1]
+    mirrored = np.concatenate([face, face[:, :, ::-1]])
+    assert np.allclose(variant.raw(face)[0], base.raw(mirrored)[0].mean(), atol=1e-4)
 
 
 def test_freeing_a_graphs_spatial_size_leaves_its_outputs_as_they_were(tmp_path):
-    """scripts/derive_variant.py frees a fixed-size graph's height and width in place: the
-    same weights then run at another size, and at the old one give the same bytes."""
-    import importlib.util
+    """derive_variant frees a fixed-size graph's height and width in place: the same
+    weights then run at another size, their region map growing with the input (one cell
+    per 16 px), and at the old size give the same bytes."""
     import shutil
 
     pytest.importorskip("onnx")
-    from tests.conftest import REPO
+    from unswap.detectors import DEFAULT_DETECTOR
+    from unswap.train.release.derive_variant import free_spatial_dims
 
-    spec = importlib.util.spec_from_file_location("derive_variant", REPO / "scripts" / "derive_variant.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    v1 = create_detector("effnetlite0_sbi.v1")  # exported for 160x160 only
-    folder = tmp_path / "v1"
-    shutil.copytree(v1.folder, folder)
+    base = create_detector(DEFAULT_DETECTOR)  # exported for 176x176 only
+    folder = tmp_path / DEFAULT_DETECTOR
+    shutil.copytree(base.folder, folder)
     from unswap.detectors.effnet_onnx import OnnxDetector
 
     fixed = OnnxDetector(folder)
-    g160 = fixed.preprocess(golden_crops(160))
-    before = fixed.forward(g160)
-    with pytest.raises(Exception):
+    g176 = fixed.preprocess(golden_crops(176))
+    before, maps176 = fixed.forward_regions(g176)
+    with pytest.raises(Exception, match="invalid dimensions"):
         fixed.forward(fixed.preprocess(golden_crops(192)))
-    assert mod.free_spatial_dims(folder / "model.onnx")
-    assert not mod.free_spatial_dims(folder / "model.onnx")  # already free
+    assert free_spatial_dims(folder / "model.onnx")
+    assert not free_spatial_dims(folder / "model.onnx")  # already free
     freed = OnnxDetector(folder)
-    assert np.array_equal(freed.forward(g160), before)
-    assert freed.forward(freed.preprocess(golden_crops(192))).shape == (3,)
+    after, maps_after = freed.forward_regions(g176)
+    assert np.array_equal(after, before) and np.array_equal(maps_after, maps176)
+    logits192, maps192 = freed.forward_regions(freed.preprocess(golden_crops(192)))
+    assert logits192.shape == (3,) and maps176.shape == (3, 11, 11) and maps192.shape == (3, 12, 12)

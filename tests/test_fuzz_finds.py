@@ -1,4 +1,4 @@
-"""Inputs the fuzzer (scripts/fuzz_media.py) found, each kept after its fix: every reader
+"""Inputs the fuzzer (tools/fuzz_media.py) found, each kept after its fix: every reader
 gives its result or its own one-line error, never another exception."""
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ def test_reader_skips_comments_and_ignores_unknown_keys(tmp_path):
     (f"{MAGIC}\nfile sha256={SAMPLE_SHA256} kind=image width=1 height=1 path=x\n0,100,{SAMPLE_PDQ[:-2]},0\n",
      "line 3: a PDQ hash has 64 hex digits"),
     ('{"path": "x"}\n', "line 1: not a hash record"),
-    # found by scripts/fuzz_media.py: a frame number past int64 was an OverflowError
+    # found by tools/fuzz_media.py: a frame number past int64 was an OverflowError
     (f"{MAGIC}\nfile sha256={SAMPLE_SHA256} kind=video width=1 height=1 path=x\n99999999999999999999,100,{SAMPLE_PDQ},0\n",
      "line 2: a frame index or quality does not fit in 64 bits"),
 ])

@@ -29,7 +29,8 @@ def sources(sample_face):
 
 
 def test_a_batch_follows_its_recipe(sources):
-    from unswap.train.mixed import MixedBatches, Slot
+    from unswap.train.config import MixSlot as Slot
+    from unswap.train.mixed import MixedBatches
 
     slots = [Slot("a_real", 3, False), Slot("a_fake", 3, False), Slot("b_real", 2, False), Slot("a_real", 2, True)]
     data = MixedBatches(sources, slots, 160, 16, seed=0, steps_per_epoch=4)
@@ -47,7 +48,8 @@ def test_a_batch_follows_its_recipe(sources):
 
 
 def test_smooth_p_smooths_only_the_self_blends(sources):
-    from unswap.train.mixed import MixedBatches, Slot
+    from unswap.train.config import MixSlot as Slot
+    from unswap.train.mixed import MixedBatches
 
     slots = [Slot("a_real", 2, False), Slot("a_real", 4, True)]
     plain = MixedBatches(sources, slots, 160, 16, seed=0, steps_per_epoch=2, strength=0.0, geometry_p=0.0)
@@ -59,7 +61,8 @@ def test_smooth_p_smooths_only_the_self_blends(sources):
 
 
 def test_every_face_of_a_small_source_is_used_before_one_repeats(sources):
-    from unswap.train.mixed import MixedBatches, Slot
+    from unswap.train.config import MixSlot as Slot
+    from unswap.train.mixed import MixedBatches
 
     data = MixedBatches(sources, [Slot("a_real", 2, False)], 160, 16, seed=3, steps_per_epoch=5)
     picks = [data._pick(0, i, j) for i in range(5) for j in range(2)]
@@ -67,7 +70,8 @@ def test_every_face_of_a_small_source_is_used_before_one_repeats(sources):
 
 
 def test_a_recipe_naming_an_unloaded_source_or_blending_swaps_is_refused(sources):
-    from unswap.train.mixed import MixedBatches, Slot
+    from unswap.train.config import MixSlot as Slot
+    from unswap.train.mixed import MixedBatches
 
     with pytest.raises(ValueError, match="not loaded: fairface_real"):
         MixedBatches(sources, [Slot("fairface_real", 4, False)], 160, 16, 0, 1)

@@ -70,8 +70,7 @@ def _config(tmp_path: Path, init: Path, **extra) -> Path:
 def init(tmp_path_factory):
     from unswap.train.model import build_model
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from make_pack import half_state
+    from unswap.train.release.make_pack import half_state
 
     torch.manual_seed(0)
     model = build_model({"arch": "efficientnet-lite0", "frozen_blocks": 2, "mask_weight": 0.3}, pretrained=False)
@@ -115,7 +114,7 @@ def test_training_from_a_pack_needs_no_data_folder_and_a_budget_cuts_the_epochs(
 
     # the small copy that comes back gives the same logits as the full checkpoint
     back = tmp_path / "back"
-    done = _run(ROOT / "scripts" / "half_checkpoints.py", out, "--out", back, "--keep", "3")
+    done = _run("-m", "unswap.train", "half-checkpoints", out, "--out", back, "--keep", "3")
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(p.name for p in back.iterdir()) == ["run_e00.pt", "run_log.jsonl"]
     from unswap.train.model import build_model

@@ -11,9 +11,9 @@ import pytest
 from conftest import shared
 
 from unswap.cli import main
+from unswap.errors import MissingExtra
 from unswap.evidence.provenance import (
     UNREADABLE_CODE,
-    MissingExtra,
     Provenance,
     ProvenanceError,
     read_provenance,
@@ -151,6 +151,15 @@ def test_missing_extra_names_it(monkeypatch, tmp_path, capsys):
     assert code == 2 and out == ""
     extra = "reading Content Credentials needs c2pa-python, part of unswap's install: pip install c2pa-python==0.38.1"
     assert err.splitlines() == [f"unswap: {extra}"]
+
+
+def test_a_scan_without_the_c2pa_reader_reports_no_credentials(monkeypatch):
+    """A scan is not stopped by a missing C2PA reader, even for a file that holds a manifest."""
+    from unswap.scan import scan_provenance
+
+    signed = c2pa_sample("signed_C.jpg")
+    monkeypatch.setitem(sys.modules, "c2pa", None)
+    assert scan_provenance(signed) is None
 
 
 @needs_c2pa

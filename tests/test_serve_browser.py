@@ -15,7 +15,7 @@ from conftest import REPO, SAMPLE, shared
 from serve_server import Server
 
 from unswap.detectors import DEFAULT_DETECTOR as DEFAULT
-from unswap.hashing import sha256_file
+from unswap.evidence.hashing import sha256_file
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright (the test extra)")
 

@@ -47,14 +47,8 @@ def test_real_jitter_changes_the_real_face_of_a_pair_and_only_it():
 
 
 def test_weight_soup_mean_state_averages_weights_and_keeps_batch_counts():
-    import importlib.util
-    from pathlib import Path
+    from unswap.train.release import weight_soup as soup
 
-    spec = importlib.util.spec_from_file_location(
-        "weight_soup", Path(__file__).resolve().parents[1] / "scripts" / "weight_soup.py"
-    )
-    soup = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(soup)
     a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(5)}
     b = {"w": torch.tensor([3.0, 7.0]), "n": torch.tensor(9)}
     out = soup.mean_state([a, b])

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from unswap import install_hint
+from unswap.errors import MissingExtra
 from unswap.lifetime import die_with_parent
 from unswap.media import MediaError
 from unswap.scan import ScanConfig, ScanResult, Scanner
 from unswap.text import printable
 
-__all__ = ["MEDIA_SUFFIXES", "FileOutcome", "Inputs", "MissingExtra", "ResultsError", "ResultsFile",
+__all__ = ["MEDIA_SUFFIXES", "FileOutcome", "Inputs", "ResultsError", "ResultsFile",
            "Summary", "collect", "hash_many", "scan_many", "scan_record", "write_csv"]
 
 MEDIA_SUFFIXES = frozenset(
@@ -47,10 +47,6 @@ explicitly is always tried, whatever its name."""
 
 # Progress callback of the per-file work: (path, frames done, frames expected or None).
 FrameProgress = Callable[[str, int, "int | None"], None]
-
-
-class MissingExtra(RuntimeError):
-    """An optional dependency is not installed; ``str()`` is one line saying what to install."""
 
 
 class ResultsError(ValueError):
@@ -207,7 +203,7 @@ class HashTask:
         self.sample_fps = sample_fps
 
     def __call__(self, path: str, progress=None):
-        from unswap.hashing import hash_media
+        from unswap.evidence.hashing import hash_media
 
         return hash_media(path, self.sample_fps)
 
@@ -391,7 +387,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise MissingExtra(f"--ray needs the ray extra: {install_hint('ray')}") from None
+        raise MissingExtra("ray", "--ray") from None
     return ray
 
 

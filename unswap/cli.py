@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--faces", type=Path, default=None, help="face-crop set (default: $UNSWAP_DATA/faces)")
     t.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     t.add_argument("--pack", type=Path, default=None,
-                   help="train a mixed recipe from a pack (scripts/make_pack.py) instead of the data folders; "
+                   help="train a mixed recipe from a pack (python -m unswap.train make-pack) instead of the data folders; "
                         "val is then scored only when the face-crop set is there too")
     t.add_argument("--time-budget-s", type=_positive_float, default=None,
                    help="fit a fresh run's epochs to this many seconds (step rate measured early; logged; "
@@ -431,7 +431,8 @@ def cmd_detectors(args) -> int:
 
 
 def cmd_provenance(args) -> int:
-    from unswap.evidence.provenance import MissingExtra, ProvenanceError, read_provenance
+    from unswap.errors import MissingExtra
+    from unswap.evidence.provenance import ProvenanceError, read_provenance
 
     code = EXIT_OK
     for path in args.paths:
@@ -506,7 +507,7 @@ def _batch_inputs(args):
 
 def _batch_run(args, outcomes, on_result, summary) -> int:
     """Print each outcome as it comes (progress on stderr); 2 when a file named by the user failed."""
-    from unswap.batch import MissingExtra
+    from unswap.errors import MissingExtra
 
     tty = sys.stderr.isatty() and not args.quiet
 
@@ -596,7 +597,7 @@ def _batch_scan(args, cfg) -> int:
 
 def _batch_hash(args) -> int:
     from unswap import batch
-    from unswap.hashing import format_hashes, to_dict
+    from unswap.evidence.hashing import format_hashes, to_dict
 
     args.inputs = _batch_inputs(args)
     summary = batch.Summary(total=len(args.inputs.files), skipped=len(args.inputs.skipped))
@@ -629,7 +630,8 @@ def cmd_match(args) -> int:
 def cmd_serve(args) -> int:
     import os
 
-    from unswap.serve import MissingExtra, ServeConfig, check_token, default_data_dir, is_loopback, require_extra, run
+    from unswap.errors import MissingExtra
+    from unswap.serve import ServeConfig, check_token, default_data_dir, is_loopback, require_extra, run
 
     try:
         require_extra()
@@ -654,7 +656,7 @@ def cmd_serve(args) -> int:
     if args.max_disk_mb < args.max_upload_mb:
         raise UserError("--max-disk-mb must be at least --max-upload-mb")
     if args.library is not None:
-        from unswap.match import MatchError
+        from unswap.evidence.match import MatchError
         from unswap.serve.library import Library
 
         try:

@@ -39,12 +39,10 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from unswap.shots import ShotDetector, luma_thumbnail, rgb_thumbnail
-from unswap.types import Frame, MediaInfo
+from unswap.types import Frame, MediaInfo, PathLike
 
 __all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "DecodeBudget", "DecodeLimits", "MediaError", "OFFLINE_URL",
            "OverBudget", "frames", "looks_like_url", "planned_frames", "probe", "readable_file", "spooled"]
-
-PathLike = str | os.PathLike[str]
 
 DEFAULT_SAMPLE_FPS = 2.0
 """Frames per second sampled from a video by default: 20 frames for a 10 s clip."""

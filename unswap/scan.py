@@ -201,13 +201,14 @@ def scan_provenance(path: str | Path):
 
     Most files carry none, so the bytes are looked through for a manifest store's label
     first, and the C2PA library is loaded only for files that have one."""
+    from unswap.errors import MissingExtra
     from unswap.evidence.provenance import ProvenanceError, has_manifest_store, read_provenance
 
     try:
         if not has_manifest_store(Path(path)):
             return None
         found = read_provenance(path)
-    except (ProvenanceError, OSError):
+    except (ProvenanceError, MissingExtra, OSError):
         return None
     return None if found.status == "none" else found
 

@@ -11,7 +11,7 @@ Measured on the shared DFDC clips (1080p and 720p, 10 s each): inside a clip the
 difference between decoded frames stays under 10; from the last frame of one clip to the
 first of another it is 41 to 77. PySceneDetect was the library candidate: its
 ContentDetector needs a BGR picture of every frame (the scan converts only the sampled
-ones) and converts each to HSV. ``scripts/bench_shots.py`` on the 1080p clips, on a loaded
+ones) and converts each to HSV. ``tools/bench_shots.py`` on the 1080p clips, on a loaded
 2-core machine: this test 0.5-1.7 ms a decoded frame, ContentDetector 29-36 ms on frames
 converted at a quarter of each side and 144-253 ms at full size, about 150 decoded frames
 a clip; so a library cut test would cost several seconds a clip against a decode of one.

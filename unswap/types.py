@@ -7,9 +7,13 @@ metadata and EXIF orientation already applied, non-square pixels resampled to sq
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
+
+PathLike = str | os.PathLike[str]
+"""A file path as the public functions take it: a string or a path object."""
 
 
 @dataclass(frozen=True)

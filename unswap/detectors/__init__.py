@@ -1,13 +1,13 @@
 """Face-swap detectors: registered by name, configured by the weights they ship with."""
 
-# Importing the architecture modules registers them.
-from unswap.detectors import effnet_onnx as _effnet_onnx  # noqa: F401
 from unswap.detectors.base import Detector, DetectorConfig
 from unswap.detectors.registry import (
     DEFAULT_DETECTOR,
     create_detector,
+    describe_detector,
     list_detectors,
     register_detector,
+    register_weights,
 )
 
 __all__ = [
@@ -15,6 +15,8 @@ __all__ = [
     "Detector",
     "DetectorConfig",
     "create_detector",
+    "describe_detector",
     "list_detectors",
     "register_detector",
+    "register_weights",
 ]

@@ -70,6 +70,7 @@ class DetectorConfig:
     rates: dict = field(default_factory=dict)
     flip_tta: bool = False  # average the raw outputs of each crop and its mirror image
     model_file: str = "model.onnx"  # relative to the config's folder
+    description: str = ""  # one sentence: what the detector is and how it differs from the others
 
     @classmethod
     def from_file(cls, path: Path) -> DetectorConfig:
@@ -91,6 +92,7 @@ class DetectorConfig:
             rates=dict(raw.get("rates", {})),
             flip_tta=bool(raw.get("test_time", {}).get("flip", False)),
             model_file=str(raw.get("model", "model.onnx")),
+            description=str(raw.get("description", "")),
         )
 
     def label_for(self, p: float) -> str:

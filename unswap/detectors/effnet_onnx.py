@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 trained on self-blended images, run by ONNX Runtime."""
+"""A detector whose network is an ONNX graph, run by ONNX Runtime: every shipped one."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from unswap.detectors.base import Detector, DetectorConfig
-from unswap.detectors.registry import register_detector
-
-WEIGHTS = Path(__file__).parent / "weights"
 
 
 class OnnxDetector(Detector):
@@ -40,47 +37,3 @@ class OnnxDetector(Detector):
             return self.forward(batch), None
         logit, regions = self.session.run(self._outputs[:2], {self._input: batch})
         return logit.reshape(-1), regions
-
-
-@register_detector("effnetlite0_sbi.v1")
-def effnetlite0_sbi_v1(**kwargs) -> Detector:
-    return OnnxDetector(WEIGHTS / "effnetlite0_sbi.v1", **kwargs)
-
-
-@register_detector("effnetlite0_sbi.v2")
-def effnetlite0_sbi_v2(**kwargs) -> Detector:
-    """v1's network with a second output, the region map, trained on the self-blend masks."""
-    return OnnxDetector(WEIGHTS / "effnetlite0_sbi.v2", **kwargs)
-
-
-@register_detector("effnetlite0_sbi.v3")
-def effnetlite0_sbi_v3(**kwargs) -> Detector:
-    """v2's weights scoring each face and its mirror image (test-time flip), calibrated
-    afresh on val (scripts/derive_variant.py)."""
-    return OnnxDetector(WEIGHTS / "effnetlite0_sbi.v3", **kwargs)
-
-
-@register_detector("effnetlite0_mixed.v4")
-def effnetlite0_mixed_v4(**kwargs) -> Detector:
-    """EfficientNet-Lite0 trained on mixed batches: DFDC reals and labelled swaps,
-    FairFace reals, and self-blends of both kinds of real face; a three-way verdict set
-    around false accusations (scripts/set_verdict.py)."""
-    return OnnxDetector(WEIGHTS / "effnetlite0_mixed.v4", **kwargs)
-
-
-@register_detector("effnetlite0_mixed.v5")
-def effnetlite0_mixed_v5(**kwargs) -> Detector:
-    """v4's weights run once on 192x192 crops of the same face region instead of twice
-    (face and mirror image) on 160x160 ones: more of a high-resolution face's detail
-    reaches the network, which ranks the swaps from outside DFDC better, for 0.72 of v4's
-    compute (scripts/derive_variant.py, then scripts/set_verdict.py)."""
-    return OnnxDetector(WEIGHTS / "effnetlite0_mixed.v5", **kwargs)
-
-
-@register_detector("effnetlite0_mixed.v6")
-def effnetlite0_mixed_v6(**kwargs) -> Detector:
-    """v4's recipe trained about eight times longer on a lent GPU (512,000 faces, 128 a
-    step), natively at 176x176: one pass a face at 1.21 times the compute of one at 160.
-    Much stronger on DFDC and FaceForensics++ than v4 and v5, weaker on inswapper's swaps
-    (MODEL_CARD.md)."""
-    return OnnxDetector(WEIGHTS / "effnetlite0_mixed.v6", **kwargs)

@@ -3,7 +3,4 @@
 - ``unswap.evidence.hashing``: SHA-256 and PDQ perceptual hashes, and the hash-file format.
 - ``unswap.evidence.match``: finding a suspect among source media, and what differs.
 - ``unswap.evidence.provenance``: C2PA Content Credentials, read and checked offline.
-
-The old paths (``unswap.hashing``, ``unswap.match``, ``unswap.provenance``) are the same
-modules under their former names.
 """

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from unswap.media import MediaError, frames, probe
+from unswap.types import PathLike
 
 __all__ = [
     "DEFAULT_HASH_FPS",
@@ -43,8 +43,6 @@ __all__ = [
     "to_dict",
     "write_hashes",
 ]
-
-PathLike = str | os.PathLike[str]
 
 DEFAULT_HASH_FPS = 1.0
 """Video frames hashed per second by default, as vPDQ's default."""

@@ -22,7 +22,7 @@ a matched source that region is the face and nothing else.
 
 PDQ tolerates rescaling, re-encoding and local edits, but not much cropping: on the shared
 DFDC clips 1% off each side moves a hash by 14-26 bits, 2% by 28-46, 5% by 54-96, so a copy
-cropped by more than about 1% a side is mostly not found (scripts/pdq_distances.py).
+cropped by more than about 1% a side is mostly not found (scripts/pdq_distances.py, in git history at commit 3e40011).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import numpy as np
 
 from unswap.evidence.hashing import MediaHashes, hamming, hash_media, read_hashes, sha256_file
 from unswap.media import MediaError, frames
+from unswap.types import PathLike
 
 __all__ = [
     "MAX_DISTANCE",
@@ -57,12 +58,10 @@ __all__ = [
     "to_text",
 ]
 
-PathLike = str | os.PathLike[str]
-
 MAX_DISTANCE = 31
 """PDQ Hamming distance (of 256 bits) up to which two frames match: vPDQ's and
 ThreatExchange's default, kept because it sits in the gap measured on the shared DFDC clips
-(scripts/pdq_distances.py): rescaled (down to 0.25x), JPEG-compressed, brightened or
+(scripts/pdq_distances.py, in git history at commit 3e40011): rescaled (down to 0.25x), JPEG-compressed, brightened or
 face-blurred copies at 0-14, 1% cropped off each side at 14-26, a 0.5x H.264 re-encode at
 2-12, while frames of different clips are 108 or more apart, seeded noise 112 or more."""
 

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Action", "Issue", "MissingExtra", "Provenance", "ProvenanceError", "has_manifest_store", "read_provenance",
-           "summarize"]
+from unswap.errors import MissingExtra
+from unswap.types import PathLike
 
-PathLike = str | os.PathLike[str]
+__all__ = ["Action", "Issue", "Provenance", "ProvenanceError", "has_manifest_store", "read_provenance",
+           "summarize"]
 
 SCHEMA_VERSION = 1
 STATUSES = ("none", "valid", "invalid")
@@ -53,7 +53,6 @@ EDIT_ACTIONS = frozenset({
 metadata do not count."""
 
 _MARKER = b"jumdc2pa"  # JUMBF description box of a C2PA manifest store, same in every container
-_EXTRA = "reading Content Credentials needs c2pa-python, part of unswap's install: pip install c2pa-python==0.38.1"
 
 
 class ProvenanceError(Exception):
@@ -65,10 +64,6 @@ class ProvenanceError(Exception):
     def __init__(self, reason: str, path: PathLike | None = None) -> None:
         super().__init__(reason)
         self.path = None if path is None else str(path)
-
-
-class MissingExtra(ProvenanceError):
-    """The ``c2pa-python`` package is not installed: no file can be read."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +284,7 @@ def _c2pa():
     try:
         import c2pa
     except ImportError:
-        raise MissingExtra(_EXTRA) from None
+        raise MissingExtra(None, "reading Content Credentials", "c2pa-python==0.38.1") from None
     return c2pa
 
 

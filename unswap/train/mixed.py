@@ -24,6 +24,7 @@ from unswap.faces.align import CROP, resize_crop
 from unswap.facesets import iter_split
 from unswap.mediasets import fairface_holdout, people_holdout, person_folds, read_labels
 from unswap.train.augment import jitter_geometry, outside_world
+from unswap.train.config import MixSlot
 from unswap.train.data import load_train_faces
 from unswap.train.sbi import self_blend
 
@@ -33,13 +34,6 @@ class Source:
     jpegs: list[bytes]
     landmarks: np.ndarray | None  # (N, 5, 2) in crop pixels; None: no self-blends
     label: int  # 1 = fake
-
-
-@dataclass(frozen=True)
-class Slot:
-    source: str
-    n: int
-    blend: bool  # self-blend the source's faces (label 1, with masks)
 
 
 # photo sets of real faces with no fakes of their own; a share of their people is held out
@@ -94,16 +88,12 @@ def load_sources(faces_dir: Path, reals_dir: Path | None, cache_dir: Path, fairf
     return out
 
 
-def parse_mix(cfg: dict) -> list[Slot]:
-    return [Slot(m["source"], int(m["n"]), bool(m.get("blend", False))) for m in cfg["mix"]]
-
-
 class MixedBatches(torch.utils.data.Dataset):
     """Item i of an epoch: one whole batch, (B, 3, S, S) uint8, labels (B,), masks
     (B, M, M) float and mask_valid (B,). Deterministic in (seed, epoch, i), so a resumed
     run sees the batches it would have seen."""
 
-    def __init__(self, sources: dict[str, Source], slots: list[Slot], size: int, mask_stride: int, seed: int,
+    def __init__(self, sources: dict[str, Source], slots: list[MixSlot], size: int, mask_stride: int, seed: int,
                  steps_per_epoch: int, large_mask_p: float = 0.0, strength: float = 1.0, geometry_p: float = 0.5,
                  smooth_p: float = 0.0):
         missing = [s.source for s in slots if s.source not in sources]

