@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from unswap.report import most_suspect, words
+from unswap.report import words
 from unswap.scan import ScanResult
 from unswap.types import Track
 from unswap.vocabulary import digits, number, provenance_words, words_for, words_key
