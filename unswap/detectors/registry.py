@@ -16,7 +16,7 @@ from pathlib import Path
 from unswap.detectors.base import Detector
 from unswap.detectors.effnet_onnx import OnnxDetector
 
-DEFAULT_DETECTOR = "effnetlite0_mixed.v6"
+DEFAULT_DETECTOR = "effnetlite0_mixed.v7"
 
 WEIGHTS = Path(__file__).parent / "weights"
 """The shipped detectors' folders, one per detector: ``NAME.VERSION/config.json`` and weights."""
