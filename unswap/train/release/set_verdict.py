@@ -43,7 +43,8 @@ from unswap.scan import ScanConfig, Scanner
 SETS = {"ffpp_c23": "xdomain/ffpp_c23/labels.csv", "inswapper": "xdomain/inswapper/labels.csv",
         "fairface_holdout": "reals/fairface/labels.csv", "celeba_holdout": "reals/celeba/labels.csv",
         "lfw_holdout": "reals/lfw/labels.csv", "dfdc_clips": "videos/labels.csv"}
-NAMES = {"ffpp_c23": "FaceForensics++ clips", "inswapper": "FFHQ photos and inswapper swaps",
+NAMES = {"ffpp_c23": "FaceForensics++ clips",
+         "inswapper": "FFHQ photos and inswapper swaps of people it was not trained on",
          "fairface_holdout": "FairFace photos", "celeba_holdout": "CelebA photos", "lfw_holdout": "LFW news photos",
          "dfdc_clips": "DFDC clips"}
 # the kinds of swap whose catch rates are said apart: (set, method or None for all, words)
