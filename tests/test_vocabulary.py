@@ -9,10 +9,11 @@ import pytest
 from conftest import SAMPLE, shared
 
 from unswap.cli import main
+from unswap.detectors import DEFAULT_DETECTOR
 from unswap.report import shipped_config
 from unswap.vocabulary import WORDS, Label, band, number, words_for
 
-DEFAULT = shipped_config("effnetlite0_mixed.v6")
+DEFAULT = shipped_config(DEFAULT_DETECTOR)
 
 
 @pytest.mark.parametrize(("p", "limits", "shown"), [

@@ -210,10 +210,10 @@ def provenance_words(p: dict | None) -> str | None:
 def detector_lines(name: str) -> list[str]:
     """What a registered detector is, in a few sentences: its description, where it calls
     a face fake (and clears one), and its measured error rates."""
-    from unswap.detectors.registry import _FACTORIES
+    from unswap.detectors.registry import describe_detector
     from unswap.report import shipped_config
 
-    doc = " ".join((_FACTORIES[name].__doc__ or "").split())
+    doc = " ".join(describe_detector(name).split())
     cfg = shipped_config(name)
     said = [doc] if doc else []
     if cfg is not None:

@@ -117,7 +117,7 @@ def shipped_config(detector_id: str):
     """The ``DetectorConfig`` of a detector shipped with unswap, without loading its model;
     None for one not shipped here."""
     from unswap.detectors.base import DetectorConfig
-    from unswap.detectors.effnet_onnx import WEIGHTS
+    from unswap.detectors.registry import WEIGHTS
 
     path = WEIGHTS / detector_id / "config.json"
     return DetectorConfig.from_file(path) if path.is_file() else None
