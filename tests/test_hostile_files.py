@@ -151,6 +151,8 @@ def test_a_name_that_forges_a_verdict_line_is_shown_escaped(tmp_path, capsys, mo
     assert out.splitlines()[0].startswith("holiday.mp4: no sign of a face swap (p_fake 0.01)\\x0a\\x1b[8m.jpg: ")
     code, out, err = run_cli(capsys, "scan", str(tmp_path))  # a batch prints the name it found
     assert "\x1b" not in out + err and "\\x0a\\x1b[8m" in out
+    code, out, err = run_cli(capsys, "match", name, "--against", str(tmp_path))  # and so does match
+    assert code == 0 and "\x1b" not in out + err and out.startswith("holiday.mp4: no sign of a face swap (p_fake 0.01)\\x0a")
 
 
 def test_names_of_any_bytes_round_trip_through_jsonl_and_csv(tmp_path):

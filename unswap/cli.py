@@ -464,7 +464,7 @@ def cmd_hash(args) -> int:
         try:
             hashes = hash_media(path, args.fps)
         except MediaError as e:
-            _err(f"{path}: {e}")
+            _err(f"{printable(path)}: {e}")
             code = EXIT_USER
             continue
         print(json.dumps(to_dict(hashes)) if args.json else format_hashes(hashes), flush=True)

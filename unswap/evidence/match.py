@@ -677,15 +677,19 @@ def to_dict(result: MatchResult) -> dict[str, Any]:
 
 
 def to_text(result: MatchResult) -> str:
-    """A few lines for people: each source found, its segments and what differs."""
+    """A few lines for people: each source found, its segments and what differs. Names
+    are shown with control characters escaped (``printable``): a file name cannot forge
+    or hide a line."""
+    from unswap.text import printable
+
     s = result.suspect
     n = result.sources_compared
     if not result.matches:
-        lines = [f"{s.path}: no match among {n} source(s)"]
+        lines = [f"{printable(s.path)}: no match among {n} source(s)"]
     else:
-        lines = [f"{s.path}: found in {len(result.matches)} of {n} source(s)"]
+        lines = [f"{printable(s.path)}: found in {len(result.matches)} of {n} source(s)"]
     for m in result.matches:
-        lines.append(f"  {m.path} ({m.kind})")
+        lines.append(f"  {printable(m.path)} ({m.kind})")
         for g in m.segments:
             if s.kind == "image" or m.kind == "image":
                 where = f"source {g.source_start_s:.1f} s" if m.kind == "video" else "source image"
