@@ -3,7 +3,7 @@ cross-validated by person, and say what a three-way verdict with cuts set on sta
 rates would tell each set. Reads `val`, the xdomain dev sets, the photo hold-outs and the
 shared clips; never `test`.
 
-    python scripts/choose_cuts.py --cache runs/cache/monitor_176.npz \\
+    python -m unswap.train choose-cuts --cache runs/cache/monitor_176.npz \\
         --fold runs/v7_fold0/epoch02.pt runs/v7_fold1/epoch02.pt --final runs/v7_all/epoch02.pt
 
 Faces are cut once, as a scan cuts them (``unswap.train.monitor``), and combined into

@@ -7,7 +7,7 @@ error rates, file by file, from dev data only (never `test`).
    inswapper pairs, the FairFace, CelebA and LFW hold-outs (people training left out) and
    the shared DFDC clips and face tracks. A detector trained on the inswapper pairs has
    seen them: ``--inswapper-oof`` then gives their out-of-fold scores (a CSV ``path,p_fake``
-   from ``scripts/choose_cuts.py --oof-csv``: each person scored by the run that left that
+   from ``python -m unswap.train choose-cuts --oof-csv``: each person scored by the run that left that
    person out), used in place of this detector's own.
 3. ``threshold`` ("fake" at or above): the lowest at which the reals of every set are told
    fake at most ``--max-fpr`` of the time. ``real_below`` ("real" below): the highest below
@@ -17,7 +17,7 @@ error rates, file by file, from dev data only (never `test`).
 4. The three-way answer of every set at those cuts is written to the config, with the
    catch rate per kind of swap that the CLI, the report and the page say.
 
-    python scripts/set_verdict.py --detector-dir unswap/detectors/weights/effnetlite0_mixed.v7 \\
+    python -m unswap.train set-verdict --detector-dir unswap/detectors/weights/effnetlite0_mixed.v7 \\
         --inswapper-oof runs/v7_oof.csv
 """
 
