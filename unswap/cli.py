@@ -46,17 +46,13 @@ def _number(kind: type, minimum: float, strict: bool, what: str):
     return parse
 
 
-_positive_int = _number(int, 1, False, "a whole number of at least 1")
 _positive_float = _number(float, 0.0, True, "a positive number")
 _nonnegative_float = _number(float, 0.0, False, "a number of at least 0")
 
 
 def _parser() -> argparse.ArgumentParser:
     from unswap import __version__
-    from unswap.detectors import DEFAULT_DETECTOR
     from unswap.evaluate import DEGRADATIONS
-    from unswap.media import DEFAULT_SAMPLE_FPS
-    from unswap.scan import ScanConfig
 
     p = _Parser(prog="unswap", description="Find face-swapped faces in images and video.")
     p.add_argument("--version", action="version", version=f"unswap {__version__}")
@@ -67,16 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="*", metavar="PATH",
                    help="image or video files, and folders walked recursively; - reads one file from stdin")
     s.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
-    s.add_argument("--every-frame", action="store_true", help="score every video frame (slow)")
-    s.add_argument("--sample-fps", type=_positive_float, default=DEFAULT_SAMPLE_FPS,
-                   help=f"video frames scored per second (default {DEFAULT_SAMPLE_FPS})")
-    s.add_argument("--max-frames", type=_positive_int, default=None,
-                   help="score at most this many frames per video (default: no limit)")
-    s.add_argument("--min-face-px", type=_nonnegative_float, default=ScanConfig.min_face_px,
-                   help=f"faces narrower than this are reported as too small to judge, never scored "
-                        f"(default {ScanConfig.min_face_px:g}; docs/face-size.md)")
-    s.add_argument("--detector", default=DEFAULT_DETECTOR,
-                   help=f"detector name, as 'unswap detectors' lists (default {DEFAULT_DETECTOR})")
+    _scan_flags(s, "every_frame", "sample_fps", "max_frames", "min_face_px", "detector")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.add_argument("--report", type=Path, metavar="OUT.html",
                    help="also write a self-contained HTML evidence report (one PATH only)")
@@ -98,11 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--by", metavar="COLUMN", help="with --media: also report per value of this column (e.g. race)")
     e.add_argument("--holdout", action="store_true",
                    help="with --media on FairFace: only the photos training held out (200 per race group)")
-    e.add_argument("--sample-fps", type=float, default=DEFAULT_SAMPLE_FPS,
-                   help=f"with --media: video frames scored per second (default {DEFAULT_SAMPLE_FPS})")
+    _scan_flags(e, "sample_fps", "detector", note="with --media: ")
     e.add_argument("--scores", type=Path, help="write the score of each sample (or file) to this CSV")
-    e.add_argument("--detector", default=DEFAULT_DETECTOR,
-                   help=f"detector name, as 'unswap detectors' lists (default {DEFAULT_DETECTOR})")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--degrade", default="none", choices=DEGRADATIONS,
                    help="degrade each crop before scoring (default none)")
@@ -182,6 +166,37 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _scan_flags(p: argparse.ArgumentParser, *names: str, note: str = "") -> None:
+    """A flag for each named scan option (``unswap.scan.OPTIONS``), its help and default
+    taken from there. The flag keeps the text given (None: not given), for ``_scan_config``
+    to hand to ScanConfig, which checks it as it checks the service's form fields."""
+    from unswap.scan import SCAN_OPTIONS
+
+    for name in names:
+        o = SCAN_OPTIONS[name]
+        if o.kind is bool:
+            p.add_argument(o.flag, action="store_true", help=note + o.help)
+            continue
+        default = "no limit" if o.default is None else o.default if isinstance(o.default, str) else f"{o.default:g}"
+        p.add_argument(o.flag, default=None, help=f"{note}{o.help} (default {default})")
+
+
+def _scan_config(args, **more):
+    """The ScanConfig of the scan-option flags given (the rest keep ScanConfig's defaults);
+    a value it refuses is a UserError with ScanConfig's own message."""
+    from unswap.scan import SCAN_OPTIONS, ScanConfig, ScanOptionError, parse_options
+
+    given = {}
+    for name in SCAN_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None and value is not False:
+            given[name] = value
+    try:
+        return ScanConfig(**parse_options(given), **more)
+    except ScanOptionError as e:
+        raise UserError(str(e)) from None
+
+
 def _batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-list", metavar="FILE", help="also the paths in FILE, one a line ('-': standard input)")
     p.add_argument("--follow-links", action="store_true", help="follow symbolic links out of the folders given")
@@ -223,8 +238,9 @@ def cmd_scan(args) -> int:
     from unswap.detectors.registry import UnknownDetector
     from unswap.media import MediaError
     from unswap.report import to_dict, to_text
-    from unswap.scan import ScanConfig, Scanner
+    from unswap.scan import Scanner
 
+    cfg = _scan_config(args, keep_crops=3 if args.report else 0)
     if args.paths.count("-") > 1:
         raise UserError("- (stdin) can be given once")
     if "-" in args.paths and sys.stdin.isatty():
@@ -234,9 +250,7 @@ def cmd_scan(args) -> int:
             raise UserError("--report takes exactly one file, not a folder or a batch")
         if "-" in args.paths:
             raise UserError("- (stdin) scans one file, not a batch; use --from-list - for a list of paths")
-        return _batch_scan(args, ScanConfig(detector=args.detector, sample_fps=args.sample_fps,
-                                            every_frame=args.every_frame, max_frames=args.max_frames,
-                                            min_face_px=args.min_face_px))
+        return _batch_scan(args, cfg)
     if not args.paths:
         raise UserError("no PATH given")
     if args.report and len(args.paths) != 1:
@@ -245,8 +259,6 @@ def cmd_scan(args) -> int:
         raise UserError("--against needs --report")
     if args.against and not Path(args.against).exists():
         raise UserError(f"{args.against}: no such file or folder")
-    cfg = ScanConfig(detector=args.detector, sample_fps=args.sample_fps, every_frame=args.every_frame,
-                     max_frames=args.max_frames, min_face_px=args.min_face_px, keep_crops=3 if args.report else 0)
     try:
         scanner = Scanner(cfg)
     except UnknownDetector as e:
@@ -313,12 +325,13 @@ def cmd_eval(args) -> int:
     from unswap.evaluate import evaluate
     from unswap.facesets import FaceSetError
 
+    cfg = _scan_config(args)
     if args.media is not None:
-        return _eval_media(args)
+        return _eval_media(args, cfg)
     if args.faces is None or args.split is None:
         raise UserError("eval needs --faces and --split (a face-crop set), or --media LABELS.csv")
     try:
-        detector = create_detector(args.detector)
+        detector = create_detector(cfg.detector)
         metrics = evaluate(detector, args.faces, args.split, args.scores, args.degrade)
     except (UnknownDetector, FaceSetError) as e:
         raise UserError(str(e)) from None
@@ -337,19 +350,17 @@ def cmd_eval(args) -> int:
     return EXIT_OK
 
 
-def _eval_media(args) -> int:
+def _eval_media(args, cfg) -> int:
     from unswap.detectors.registry import UnknownDetector
     from unswap.evaluate import evaluate_media, media_text
     from unswap.mediasets import MediaSetError
-    from unswap.scan import ScanConfig, Scanner
+    from unswap.scan import Scanner
 
     if args.faces is not None or args.split is not None or args.degrade != "none":
         raise UserError("--media scans whole files: it takes no --faces, --split or --degrade")
-    if not args.sample_fps > 0:
-        raise UserError("--sample-fps must be positive")
     show = _progress(str(args.media), "file")
     try:
-        scanner = Scanner(ScanConfig(detector=args.detector, sample_fps=args.sample_fps))
+        scanner = Scanner(cfg)
         result = evaluate_media(scanner, args.media, args.scores, args.by, args.holdout,
                                 progress=show)
     except (UnknownDetector, MediaSetError) as e:

@@ -34,8 +34,6 @@ from starlette.exceptions import HTTPException
 from unswap import __version__
 from unswap.serve import ServeConfig, is_loopback, served_hosts
 from unswap.serve.jobs import (
-    SCAN_OPTIONS,
-    BadOption,
     JobStore,
     PoolConfig,
     QueueFull,
@@ -122,15 +120,9 @@ def _multipart(props: dict, required: list[str]) -> dict:
 _FILE = {"type": "string", "format": "binary", "description": "the image or video"}
 
 
-def _scan_body(detectors: list[str]) -> dict:
-    return _multipart({
-        "file": _FILE,
-        "detector": {"type": "string", "enum": detectors, "description": "detector name"},
-        "sample_fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 240,
-                       "description": "video frames scored a second"},
-        "every_frame": {"type": "boolean"},
-        "max_frames": {"type": "integer", "minimum": 1, "maximum": 1000000},
-    }, ["file"])
+def _scan_body(options) -> dict:
+    """The upload's form: the file and each of ``unswap.scan.OPTIONS``, as ScanConfig checks them."""
+    return _multipart({"file": _FILE, **{o.name: o.json_schema() for o in options}}, ["file"])
 
 
 _HASH_BODY = _multipart({"file": _FILE, "fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
@@ -213,6 +205,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     """The ASGI app for ``cfg``; its lifespan starts and stops the worker processes."""
     from unswap.detectors import DEFAULT_DETECTOR, list_detectors
     from unswap.report.html import CSP as REPORT_CSP
+    from unswap.scan import OPTIONS, ScanOptionError
     from unswap.serve.library import Library
 
     store = JobStore(cfg.data, cfg.keep_media)
@@ -304,12 +297,12 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     def config() -> dict[str, Any]:
         return {"keep_media": cfg.keep_media, "library": library is not None, "max_upload_mb": cfg.max_upload_mb,
                 "workers": cfg.workers, "max_queue": cfg.max_queue, "detectors": list_detectors(),
-                "default_detector": DEFAULT_DETECTOR, "scan_options": list(SCAN_OPTIONS)}
+                "default_detector": DEFAULT_DETECTOR, "scan_options": [o.name for o in OPTIONS]}
 
     _vocabulary_route(app, api)
     _details_route(app, api, job_row)
 
-    @app.post("/api/scans", status_code=202, response_model=Created, dependencies=api, openapi_extra=_scan_body(list_detectors()),
+    @app.post("/api/scans", status_code=202, response_model=Created, dependencies=api, openapi_extra=_scan_body(OPTIONS),
               responses=_errors(*_UPLOAD_ERRORS), summary="Upload a file to scan")
     async def create_scan(request: Request):
         if store.unfinished() + budget.scans >= cfg.max_queue:
@@ -322,7 +315,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                 raise ApiError(400, "bad_request", "no file: send the media in the field 'file'")
             try:
                 opts = scan_options(up.fields)
-            except BadOption as e:
+            except ScanOptionError as e:
                 raise ApiError(400, "bad_option", str(e)) from None
             try:
                 store.add(job_id, up.name, opts, cfg.max_queue)

@@ -346,47 +346,11 @@ class WorkerPool:
 
 # ---- options ----------------------------------------------------------------------------
 
-SCAN_OPTIONS = ("detector", "sample_fps", "every_frame", "max_frames")
-"""The ``ScanConfig`` fields a request may set, as form fields of the upload."""
-
-_TRUE, _FALSE = ("true",), ("false",)  # as the OpenAPI schema says: a boolean
-
-
-class BadOption(ValueError):
-    """An option a request gave that a scan cannot take; ``str()`` is one line."""
-
 
 def scan_options(fields: dict[str, str]) -> dict[str, Any]:
-    """The ``ScanConfig`` keyword arguments of a request's form fields, checked as the CLI
-    checks them; BadOption names the first that is wrong or unknown."""
-    import math
+    """The ``ScanConfig`` keyword arguments of a request's form fields, checked by
+    ``ScanConfig`` against its options as the CLI's flags are (``unswap.scan.OPTIONS``);
+    ``ScanOptionError`` names the first that is wrong or unknown."""
+    from unswap.scan import parse_options
 
-    from unswap.detectors import list_detectors
-
-    unknown = sorted(set(fields) - set(SCAN_OPTIONS))
-    if unknown:
-        raise BadOption(f"unknown option {unknown[0]!r} (options: {', '.join(SCAN_OPTIONS)})")
-    out: dict[str, Any] = {}
-    if "detector" in fields:
-        if fields["detector"] not in list_detectors():
-            raise BadOption(f"unknown detector {fields['detector']!r} (known: {', '.join(list_detectors())})")
-        out["detector"] = fields["detector"]
-    if "sample_fps" in fields:
-        try:
-            fps = float(fields["sample_fps"])
-        except ValueError:
-            raise BadOption("sample_fps must be a number") from None
-        if not (math.isfinite(fps) and 0 < fps <= 240):
-            raise BadOption("sample_fps must be above 0 and at most 240")
-        out["sample_fps"] = fps
-    if "every_frame" in fields:
-        v = fields["every_frame"].strip()
-        if v not in _TRUE + _FALSE:
-            raise BadOption("every_frame must be true or false")
-        out["every_frame"] = v in _TRUE
-    if "max_frames" in fields:
-        v = fields["max_frames"].strip()
-        if not v.isdigit() or not 1 <= int(v) <= 1_000_000:
-            raise BadOption("max_frames must be a whole number from 1 to 1000000")
-        out["max_frames"] = int(v)
-    return out
+    return parse_options(fields)
