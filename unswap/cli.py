@@ -235,7 +235,6 @@ def _progress(path: str, unit: str = "frame"):
 
 
 def cmd_scan(args) -> int:
-    from unswap.detectors.registry import UnknownDetector
     from unswap.media import MediaError
     from unswap.report import to_dict, to_text
     from unswap.scan import Scanner
@@ -259,10 +258,7 @@ def cmd_scan(args) -> int:
         raise UserError("--against needs --report")
     if args.against and not Path(args.against).exists():
         raise UserError(f"{args.against}: no such file or folder")
-    try:
-        scanner = Scanner(cfg)
-    except UnknownDetector as e:
-        raise UserError(str(e)) from None
+    scanner = Scanner(cfg)
     code = EXIT_OK
     for path in args.paths:
         with _input_file(path) as file:
@@ -321,7 +317,6 @@ def _write_report(result, args, file: str) -> None:
 
 def cmd_eval(args) -> int:
     from unswap.detectors import create_detector
-    from unswap.detectors.registry import UnknownDetector
     from unswap.evaluate import evaluate
     from unswap.facesets import FaceSetError
 
@@ -333,7 +328,7 @@ def cmd_eval(args) -> int:
     try:
         detector = create_detector(cfg.detector)
         metrics = evaluate(detector, args.faces, args.split, args.scores, args.degrade)
-    except (UnknownDetector, FaceSetError) as e:
+    except FaceSetError as e:
         raise UserError(str(e)) from None
     if args.json:
         print(json.dumps({"detector": detector.id, "split": args.split, **metrics}))
@@ -351,7 +346,6 @@ def cmd_eval(args) -> int:
 
 
 def _eval_media(args, cfg) -> int:
-    from unswap.detectors.registry import UnknownDetector
     from unswap.evaluate import evaluate_media, media_text
     from unswap.mediasets import MediaSetError
     from unswap.scan import Scanner
@@ -363,7 +357,7 @@ def _eval_media(args, cfg) -> int:
         scanner = Scanner(cfg)
         result = evaluate_media(scanner, args.media, args.scores, args.by, args.holdout,
                                 progress=show)
-    except (UnknownDetector, MediaSetError) as e:
+    except MediaSetError as e:
         raise UserError(str(e)) from None
     if show:
         print(file=sys.stderr)
@@ -556,13 +550,8 @@ def _batch_run(args, outcomes, on_result, summary) -> int:
 
 def _batch_scan(args, cfg) -> int:
     from unswap import batch
-    from unswap.detectors.registry import UnknownDetector, require_detector
     from unswap.report import to_dict, to_text
 
-    try:
-        require_detector(cfg.detector)
-    except UnknownDetector as e:
-        raise UserError(str(e)) from None
     if args.resume and args.out is None:
         raise UserError("--resume needs --out")
     args.inputs = _batch_inputs(args)

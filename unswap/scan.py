@@ -18,7 +18,6 @@ import numpy as np
 from unswap import __version__
 from unswap.aggregate import Verdict, file_verdict, score_segments, score_tracks
 from unswap.detectors import DEFAULT_DETECTOR, Detector, create_detector, list_detectors
-from unswap.detectors.registry import require_detector
 from unswap.faces.align import crop
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
@@ -218,12 +217,11 @@ class ScanResult:
 
 class Scanner:
     """Scans files with one detector. The detector's model loads at the first scan, while
-    that file's first frames decode; an unknown detector name fails here at once."""
+    that file's first frames decode; an unknown detector name never gets here (``ScanConfig``
+    refuses it)."""
 
     def __init__(self, config: ScanConfig = ScanConfig(), detector: Detector | None = None):
         self.config = config
-        if detector is None:
-            require_detector(config.detector)
         self._detector = detector
 
     @property
