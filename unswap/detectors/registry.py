@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from unswap.detectors.base import Detector
+from unswap.detectors.base import Detector, DetectorConfig
 from unswap.detectors.effnet_onnx import OnnxDetector
 
 DEFAULT_DETECTOR = "effnetlite0_mixed.v7"
@@ -26,6 +26,7 @@ WEIGHTS = Path(__file__).parent / "weights"
 class _Entry:
     factory: Callable[..., Detector]
     description: str
+    folder: Path | None = None  # a detector registered from its weights folder
 
 
 _REGISTRY: dict[str, _Entry] = {}
@@ -35,13 +36,14 @@ class UnknownDetector(ValueError):
     pass
 
 
-def register_detector(name: str, description: str = ""):
-    """Register ``factory(**kwargs) -> Detector`` under ``name`` ("arch.tag")."""
+def register_detector(name: str, description: str = "", folder: Path | None = None):
+    """Register ``factory(**kwargs) -> Detector`` under ``name`` ("arch.tag"); ``folder``:
+    the weights folder whose ``config.json`` configures it, if any."""
 
     def wrap(factory: Callable[..., Detector]) -> Callable[..., Detector]:
         if name in _REGISTRY:
             raise ValueError(f"detector {name!r} is registered twice")
-        _REGISTRY[name] = _Entry(factory, description or (factory.__doc__ or "").strip())
+        _REGISTRY[name] = _Entry(factory, description or (factory.__doc__ or "").strip(), folder)
         return factory
 
     return wrap
@@ -59,7 +61,7 @@ def register_weights(folder: Path) -> str:
     def factory(**kwargs) -> Detector:
         return OnnxDetector(folder, **kwargs)
 
-    register_detector(name, str(raw.get("description", "")))(factory)
+    register_detector(name, str(raw.get("description", "")), folder)(factory)
     return name
 
 
@@ -71,6 +73,13 @@ def describe_detector(name: str) -> str:
     """The detector's one-sentence description (its config's ``description``)."""
     require_detector(name)
     return _REGISTRY[name].description
+
+
+def detector_config(name: str) -> DetectorConfig | None:
+    """The ``DetectorConfig`` of a detector registered from its weights folder, read without
+    loading its model; None for a name not registered so, or not registered at all."""
+    entry = _REGISTRY.get(name)
+    return None if entry is None or entry.folder is None else DetectorConfig.from_file(entry.folder / "config.json")
 
 
 def require_detector(name: str) -> None:

@@ -114,13 +114,11 @@ def from_dict(d: dict[str, Any]) -> ScanResult:
 
 
 def shipped_config(detector_id: str):
-    """The ``DetectorConfig`` of a detector shipped with unswap, without loading its model;
-    None for one not shipped here."""
-    from unswap.detectors.base import DetectorConfig
-    from unswap.detectors.registry import WEIGHTS
+    """The ``DetectorConfig`` of a detector registered here from its weights folder,
+    without loading its model; None for one not registered here."""
+    from unswap.detectors.registry import detector_config
 
-    path = WEIGHTS / detector_id / "config.json"
-    return DetectorConfig.from_file(path) if path.is_file() else None
+    return detector_config(detector_id)
 
 
 def _provenance_from(p: dict[str, Any] | None, path: str):
