@@ -39,7 +39,6 @@ from unswap.serve.jobs import (
     QueueFull,
     WorkerPool,
     new_job_id,
-    scan_options,
 )
 from unswap.serve.upload import ApiError, UploadBudget, receive
 
@@ -205,7 +204,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     """The ASGI app for ``cfg``; its lifespan starts and stops the worker processes."""
     from unswap.detectors import DEFAULT_DETECTOR, list_detectors
     from unswap.report.html import CSP as REPORT_CSP
-    from unswap.scan import OPTIONS, ScanOptionError
+    from unswap.scan import OPTIONS, ScanOptionError, parse_options
     from unswap.serve.library import Library
 
     store = JobStore(cfg.data, cfg.keep_media)
@@ -314,7 +313,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
             if up.path is None:
                 raise ApiError(400, "bad_request", "no file: send the media in the field 'file'")
             try:
-                opts = scan_options(up.fields)
+                opts = parse_options(up.fields)
             except ScanOptionError as e:
                 raise ApiError(400, "bad_option", str(e)) from None
             try:

@@ -342,15 +342,3 @@ class WorkerPool:
         self._stop.set()
         if self._watch is not None:
             self._watch.join(15)
-
-
-# ---- options ----------------------------------------------------------------------------
-
-
-def scan_options(fields: dict[str, str]) -> dict[str, Any]:
-    """The ``ScanConfig`` keyword arguments of a request's form fields, checked by
-    ``ScanConfig`` against its options as the CLI's flags are (``unswap.scan.OPTIONS``);
-    ``ScanOptionError`` names the first that is wrong or unknown."""
-    from unswap.scan import parse_options
-
-    return parse_options(fields)
