@@ -123,3 +123,13 @@ def dev_files(labels_csv: str | Path) -> list[LabelledFile]:
     if kind in ("celeba", "lfw"):
         return people_holdout(files)[1]
     return files
+
+
+PHOTO_HOLDOUTS = ("fairface_holdout", "celeba_holdout", "lfw_holdout")
+"""The dev sets of held-out real photos, by the names the monitor and the verdict steps use."""
+
+
+def choosing_half(files: list[LabelledFile]) -> np.ndarray:
+    """True for the files of a photo hold-out (``dev_files``) in the half, by person, that
+    takes part in choosing the verdict's cuts; the other half only measures them."""
+    return person_folds(files, 2, seed=1) == 0

@@ -31,7 +31,7 @@ import torch
 
 from unswap.calibrate import fit_platt, prior_weights, verdict_thresholds
 from unswap.detectors.base import sigmoid
-from unswap.mediasets import dev_files, person_folds, read_labels
+from unswap.mediasets import PHOTO_HOLDOUTS, choosing_half, dev_files, person_folds, read_labels
 from unswap.metrics import roc_auc
 from unswap.paths import shared_data_dir
 from unswap.train import monitor
@@ -39,10 +39,8 @@ from unswap.train.data import load_split_inputs
 from unswap.train.loop import _normalizer, predict_logits
 from unswap.train.model import build_model
 
-PHOTO_HOLDOUTS = ("fairface_holdout", "celeba_holdout", "lfw_holdout")
-
-
 def checkpoint_logits(path: Path, val_x: np.ndarray, sets: dict) -> dict[str, np.ndarray]:
+    """Each face's raw logit, for `val` and each of ``sets``."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     model = build_model(state["config"], pretrained=False).to(memory_format=torch.channels_last)
     model.load_state_dict(state["model"])
@@ -96,7 +94,8 @@ def main() -> None:
     y_ins, _, fi, ti = sets["inswapper"]
     oof = np.full(len(y_ins), np.nan)
     for k, path in enumerate(args.fold):
-        p = calibrated(checkpoint_logits(path, val_x, sets))["inswapper"]
+        # a fold run is used for its held-out inswapper people alone: val calibrates it
+        p = calibrated(checkpoint_logits(path, val_x, {"inswapper": sets["inswapper"]}))["inswapper"]
         s = monitor.file_scores(p, len(y_ins), fi, ti)
         oof[folds == k] = s[folds == k]
     files["inswapper_oof"] = oof
@@ -111,9 +110,9 @@ def main() -> None:
     halves = {}
     for name in PHOTO_HOLDOUTS:
         if name in files:
-            fold = person_folds(dev_files(data / monitor.SETS[name]), 2, seed=1)
-            for h, tag in ((0, "choose"), (1, "check")):
-                halves[f"{name}_{tag}"] = (files[name][fold == h], labels[name][fold == h])
+            choosing = choosing_half(dev_files(data / monitor.SETS[name]))
+            for sel, tag in ((choosing, "choose"), (~choosing, "check")):
+                halves[f"{name}_{tag}"] = (files[name][sel], labels[name][sel])
     chosen = {"val": (files["val"], val_y), "ffpp": (files["ffpp"], labels["ffpp"]),
               "inswapper_oof": (oof, y_ins), "videos": (files["videos"], labels["videos"]),
               **{k: v for k, v in halves.items() if k.endswith("_choose")}}

@@ -35,7 +35,7 @@ from unswap.calibrate import fit_platt, prior_weights, verdict_thresholds
 from unswap.detectors.base import sigmoid
 from unswap.detectors.effnet_onnx import OnnxDetector
 from unswap.evaluate import measure_rows, scan_labelled, split_logits
-from unswap.mediasets import dev_files, person_folds
+from unswap.mediasets import PHOTO_HOLDOUTS, choosing_half, dev_files
 from unswap.metrics import expected_calibration_error, summary
 from unswap.paths import shared_data_dir
 from unswap.scan import ScanConfig, Scanner
@@ -51,7 +51,6 @@ NAMES = {"ffpp_c23": "FaceForensics++ clips",
 KINDS = (("val", None, "DFDC face swaps"), ("ffpp_c23", "deepfakes", "FaceForensics++ autoencoder swaps"),
          ("ffpp_c23", "faceswap", "FaceForensics++ graphics swaps"),
          ("inswapper", None, "inswapper swaps (the model behind today's one-click apps)"))
-PHOTO_HOLDOUTS = ("fairface_holdout", "celeba_holdout", "lfw_holdout")
 
 
 def _scores(rows: list[dict], label: str) -> np.ndarray:
@@ -87,9 +86,9 @@ def main() -> None:
     chosen = dict(rows)
     for name in PHOTO_HOLDOUTS:
         if name in rows:
-            half = person_folds(dev_files(data / SETS[name]), 2, seed=1)
-            chosen[name] = [r for r, h in zip(rows[name], half) if h == 0]
-            rows[f"{name}_check"] = [r for r, h in zip(rows[name], half) if h == 1]
+            choosing = choosing_half(dev_files(data / SETS[name]))
+            chosen[name] = [r for r, c in zip(rows[name], choosing) if c]
+            rows[f"{name}_check"] = [r for r, c in zip(rows[name], choosing) if not c]
 
     reals = {"val": p_val[y == 0], **{k: _scores(rs, "real") for k, rs in chosen.items()}}
     fakes = {"val": p_val[y == 1], **{k: _scores(rs, "fake") for k, rs in chosen.items()}}
