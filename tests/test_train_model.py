@@ -54,6 +54,9 @@ def test_weight_soup_mean_state_averages_weights_and_keeps_batch_counts():
     out = soup.mean_state([a, b])
     assert torch.equal(out["w"], torch.tensor([2.0, 5.0]))
     assert out["n"].item() == 5 and out["n"].dtype == torch.int64
+    # weighted (WiSE-FT's interpolation between a start and its fine-tune): 1/4 of a, 3/4 of b
+    out = soup.mean_state([a, b], [1.0, 3.0])
+    assert torch.allclose(out["w"], torch.tensor([2.5, 6.0])) and out["w"].dtype == torch.float32
 
 
 def test_ensemble_outputs_the_mean_of_its_members_and_exports_to_one_onnx_graph(tmp_path):
