@@ -65,7 +65,7 @@ def sample_faces(n: int, size: int) -> np.ndarray:
     return np.stack([resize_crop(s.decode(), size).transpose(2, 0, 1) for s in reals[::step][:n]])
 
 
-def rebuild(detector_dir: Path, n_faces: int = 512) -> dict:
+def rebuild(detector_dir: Path, n_faces: int = 512, max_gap: float = 1e-3) -> dict:
     cfg = json.loads((detector_dir / "config.json").read_text())
     if "members" in cfg["training"]:
         raise SystemExit(f"{detector_dir} is an ensemble; train on from its members' own checkpoints")
@@ -129,8 +129,8 @@ def rebuild(detector_dir: Path, n_faces: int = 512) -> dict:
     sess = ort.InferenceSession(str(detector_dir / "model.onnx"), providers=["CPUExecutionProvider"])
     onnx_logit = sess.run(None, {"input": g.numpy()})[0].reshape(-1)
     gap = float(np.abs(torch_logit - onnx_logit).max())
-    if gap > 1e-3:
-        raise SystemExit(f"rebuilt network differs from the ONNX graph by {gap:.2e} in logit")
+    if gap > max_gap:
+        raise SystemExit(f"rebuilt network differs from the ONNX graph by {gap:.2e} in logit (--max-gap {max_gap:g})")
     return {"model": model.state_dict(), "config": train_cfg, "step": cfg["training"].get("step"),
             "rebuilt_from": str(detector_dir), "logit_gap": gap}
 
@@ -140,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("detector_dir", type=Path)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--faces", type=int, default=512, help="real training faces to measure BatchNorm statistics on")
+    ap.add_argument("--max-gap", type=float, default=1e-3,
+                    help="refuse a rebuild whose logit differs from the ONNX graph's by more on the golden crops")
     args = ap.parse_args(argv)
-    state = rebuild(args.detector_dir, args.faces)
+    state = rebuild(args.detector_dir, args.faces, args.max_gap)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, args.out)
     print(f"{args.out}: rebuilt from {args.detector_dir}, max logit gap to ONNX {state['logit_gap']:.2e}")
