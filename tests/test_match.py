@@ -138,7 +138,8 @@ def clips(tmp_path_factory) -> Clips:
 
 @pytest.fixture(scope="module")
 def library(clips, tmp_path_factory) -> Path:
-    """The sources: the clip's library copy, unrelated media, and a file that is not media."""
+    """The sources: the clip's library copy, unrelated media, and a file that is not media;
+    one source is a link to a clip out of the folder (read with ``follow_links``)."""
     lib = tmp_path_factory.mktemp("library")
     for clip in (clips.source, clips.noise, clips.flat):
         shutil.copy(clip, lib / clip.name)
@@ -176,7 +177,7 @@ def _check_trim(seg, tolerance: float) -> None:
 
 @pytest.mark.slow
 def test_trimmed_rescaled_reencoded_copy_is_found_in_a_folder(clips, library):
-    result = match(clips.suspect, library)
+    result = match(clips.suspect, library, follow_links=True)
     assert result.sources_compared == 4
     assert [Path(p).name for p, _ in result.skipped] == ["notes.txt"]
     [found] = result.matches

@@ -133,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--max-distance", type=_number(int, 0, False, "a whole number of at least 0"), default=31,
                    help="PDQ bits (of 256) two matching frames may differ by (default 31)")
     m.add_argument("--no-difference", action="store_true", help="skip the difference map against the source")
+    _folder_options(m, "with --against DIR: ")
     m.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     v = sub.add_parser("provenance", help="read and check C2PA Content Credentials")
@@ -199,11 +200,16 @@ def _scan_config(args, **more):
 
 def _batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-list", metavar="FILE", help="also the paths in FILE, one a line ('-': standard input)")
-    p.add_argument("--follow-links", action="store_true", help="follow symbolic links out of the folders given")
-    p.add_argument("--hidden", action="store_true", help="also walk hidden files and folders (.git, .cache, ...)")
+    _folder_options(p)
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: the cores)")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on Ray: 'auto', a cluster's host:port, or nothing for a local Ray (needs unswap[ray])")
+
+
+def _folder_options(p: argparse.ArgumentParser, note: str = "") -> None:
+    """The flags of ``unswap.inputs.collect``'s folder rule, for every command that walks a folder."""
+    p.add_argument("--follow-links", action="store_true", help=note + "follow symbolic links out of the folders given")
+    p.add_argument("--hidden", action="store_true", help=note + "also walk hidden files and folders (.git, .cache, ...)")
 
 
 def _err(msg: str) -> None:
@@ -304,7 +310,8 @@ def _write_report(result, args, file: str) -> None:
     from unswap.evidence.match import MatchError
 
     try:
-        doc = render_html(result, gather(result, args.against, command, file=file))
+        doc = render_html(result, gather(result, args.against, command, file=file, follow_links=args.follow_links,
+                                         hidden=args.hidden))
     except MatchError as e:
         raise UserError(f"{args.against}: {e}") from None
     try:
@@ -485,7 +492,7 @@ def _is_batch(args) -> bool:
 
 
 def _batch_inputs(args):
-    from unswap.batch import collect, read_list
+    from unswap.inputs import collect, read_list
 
     if args.ray and Path(args.ray).exists():
         # `--ray DIR`: argparse took the first PATH for the optional address
@@ -618,7 +625,7 @@ def cmd_match(args) -> int:
         raise UserError("--max-distance must be in 0..127")
     cfg = MatchConfig(sample_fps=args.fps, max_distance=args.max_distance, difference=not args.no_difference)
     try:
-        result = match(args.suspect, args.against, cfg)
+        result = match(args.suspect, args.against, cfg, follow_links=args.follow_links, hidden=args.hidden)
     except MediaError as e:
         raise UserError(f"{args.suspect}: {e}") from None
     except MatchError as e:

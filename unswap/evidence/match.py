@@ -470,14 +470,15 @@ def difference(suspect_rgb: np.ndarray, source_rgb: np.ndarray,
 # ---- matching files --------------------------------------------------------------------
 
 
-def media_files(folder: PathLike, skipped: list[tuple[str, str]] | None = None) -> list[Path]:
-    """The media files under ``folder``, sorted by path, found as ``scan DIR --follow-links``
-    finds them (``unswap.batch.collect``: regular files with a media name, hidden ones left
-    out; a library folder's links are the user's own choice of sources, so they are
-    followed); what the walk left out is added to ``skipped`` as (path, why)."""
-    from unswap.batch import collect
+def media_files(folder: PathLike, skipped: list[tuple[str, str]] | None = None, *, follow_links: bool = False,
+                hidden: bool = False) -> list[Path]:
+    """The media files under ``folder``, sorted by path, found as ``scan DIR`` finds them
+    (``unswap.inputs.collect``: regular files with a media name; hidden ones left out unless
+    ``hidden``, links out of the folder unless ``follow_links``); what the walk left out is
+    added to ``skipped`` as (path, why)."""
+    from unswap.inputs import collect
 
-    found = collect([folder], follow_links=True)
+    found = collect([folder], follow_links=follow_links, hidden=hidden)
     if skipped is not None:
         skipped += found.skipped
     return [Path(p) for p in found.files]
@@ -509,11 +510,12 @@ def _records(against: Path) -> list[MediaHashes] | None:
 
 
 def _sources(against: Path, records: list[MediaHashes] | None, suspect: PathLike, cfg: MatchConfig,
-             skipped: list[tuple[str, str]]) -> Iterator[tuple[MediaHashes, Path | None]]:
+             skipped: list[tuple[str, str]], follow_links: bool, hidden: bool
+             ) -> Iterator[tuple[MediaHashes, Path | None]]:
     """Each source's hashes (the suspect's own file left out), with its media file where it
     is at hand (else None)."""
     if records is None:
-        for path in media_files(against, skipped):
+        for path in media_files(against, skipped, follow_links=follow_links, hidden=hidden):
             if _same_file(path, suspect):
                 continue
             try:
@@ -541,10 +543,13 @@ def _media_at_hand(h: MediaHashes, hash_file: Path) -> Path | None:
     return None
 
 
-def match(suspect: PathLike, against: PathLike, cfg: MatchConfig = MatchConfig()) -> MatchResult:
+def match(suspect: PathLike, against: PathLike, cfg: MatchConfig = MatchConfig(), *, follow_links: bool = False,
+          hidden: bool = False) -> MatchResult:
     """Find ``suspect`` (an image or video) among sources: every media file under the folder
     ``against`` (hashed now at ``cfg.sample_fps``), or the records of the hash file
-    ``against``. Files in the folder that are not media are listed in ``skipped``.
+    ``against``. The folder is read as ``scan DIR`` reads one (``unswap.inputs.collect``,
+    with ``follow_links`` and ``hidden``); what its walk left out, and files in it that are
+    not media, are listed in ``skipped``.
 
     Where a matched source's media is at hand (the folder case, or a hash file whose
     recorded file is still there, unchanged), its best segment is refined to the source
@@ -557,7 +562,7 @@ def match(suspect: PathLike, against: PathLike, cfg: MatchConfig = MatchConfig()
     suspect_hashes = hash_media(suspect, cfg.sample_fps)
     skipped: list[tuple[str, str]] = []
     matches, compared = [], 0
-    for source, media in _sources(against, records, suspect, cfg, skipped):
+    for source, media in _sources(against, records, suspect, cfg, skipped, follow_links, hidden):
         compared += 1
         segments = find_segments(suspect_hashes, source, cfg)
         if not segments:
