@@ -34,8 +34,7 @@ from unswap.media import MediaError
 from unswap.scan import ScanConfig, ScanResult, Scanner
 from unswap.text import printable
 
-__all__ = ["FileOutcome", "ResultsError", "ResultsFile", "Summary", "hash_many", "scan_many", "scan_record",
-           "write_csv"]
+__all__ = ["FileOutcome", "ResultsError", "ResultsFile", "Summary", "hash_many", "scan_many", "write_csv"]
 
 # Progress callback of the per-file work: (path, frames done, frames expected or None).
 FrameProgress = Callable[[str, int, "int | None"], None]
@@ -334,24 +333,6 @@ def _on_ray(make_task, paths: Iterable[str], address: str, actors: int | None) -
 
 
 # ---- results: --out, --resume, --csv ------------------------------------------------------
-
-
-def scan_record(outcome: FileOutcome, detector: str) -> dict[str, Any]:
-    """The ``--out`` line of one file: the ``scan --json`` object plus ``sha256``, ``size``
-    and ``error`` (null when scanned). A file that could not be scanned has ``label`` and
-    ``p_fake`` null, and its ``error``."""
-    from unswap import __version__
-    from unswap.report import SCHEMA_VERSION, to_dict
-
-    if outcome.result is not None:
-        record = to_dict(outcome.result)
-    else:
-        name, _, version = detector.rpartition(".")
-        record = {"schema": SCHEMA_VERSION, "path": outcome.path, "label": None, "p_fake": None,
-                  "detector": {"name": name, "version": version}, "tool": {"name": "unswap", "version": __version__},
-                  "tracks": []}
-    record.update(sha256=outcome.sha256, size=outcome.size, error=outcome.error)
-    return record
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, str | None, str]:

@@ -557,7 +557,7 @@ def _batch_run(args, outcomes, on_result, summary) -> int:
 
 def _batch_scan(args, cfg) -> int:
     from unswap import batch
-    from unswap.report import to_dict, to_text
+    from unswap.report import scan_record, to_dict, to_text
 
     if args.resume and args.out is None:
         raise UserError("--resume needs --out")
@@ -577,7 +577,8 @@ def _batch_scan(args, cfg) -> int:
     summary.total = len(files)
 
     def on_result(outcome) -> None:
-        record = batch.scan_record(outcome, cfg.detector)
+        record = scan_record(outcome.path, cfg.detector, outcome.result, sha256=outcome.sha256, size=outcome.size,
+                             error=outcome.error)
         if results is not None:
             results.append(record)
         else:
