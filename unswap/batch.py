@@ -19,7 +19,6 @@ import hashlib
 import itertools
 import json
 import os
-import stat
 import tempfile
 import time
 from collections import Counter, deque
@@ -101,20 +100,14 @@ class HashTask:
 
 
 def _file_digest(path: str) -> tuple[str, int] | tuple[None, None]:
-    digest, size = hashlib.sha256(), 0
+    """``file_digest``, or (None, None) for a file it cannot read: the work itself then says
+    why, in its own words."""
+    from unswap.evidence.hashing import file_digest
+
     try:
-        # non-blocking, so a FIFO given by name does not hang here; only a regular file is read
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            return None, None
-        with open(fd, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
+        return file_digest(path)
     except OSError:
-        return None, None  # the work itself then says why, in its own words
-    return digest.hexdigest(), size
+        return None, None
 
 
 def _handle(task, path: str, source: str | None = None, digest: tuple | None = None,

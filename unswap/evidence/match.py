@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from unswap.evidence.hashing import MediaHashes, hamming, hash_media, read_hashes, sha256_file
+from unswap.evidence.hashing import MediaHashes, file_digest, hamming, hash_media, read_hashes
 from unswap.media import MediaError, frames
 from unswap.types import PathLike
 
@@ -536,7 +536,7 @@ def _media_at_hand(h: MediaHashes, hash_file: Path) -> Path | None:
     for candidate in (recorded, hash_file.parent / recorded):
         if candidate.is_file():
             try:
-                if sha256_file(candidate) == h.sha256:
+                if file_digest(candidate)[0] == h.sha256:
                     return candidate
             except OSError:
                 pass
