@@ -161,8 +161,10 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="also serve requests for this host name (repeatable; '*' any), "
                         "beyond loopback names and --host")
-    w.add_argument("--library", type=Path, default=None, metavar="HASHES",
-                   help="hash file ('unswap hash' output) that uploads are matched against")
+    w.add_argument("--library", type=Path, default=None, metavar="HASHES|DIR",
+                   help="hash file ('unswap hash' output), or folder of media hashed at start, "
+                        "that uploads are matched against")
+    _folder_options(w, "with --library DIR: ")
     w.add_argument("--keep-media", action="store_true", help="keep uploads after their scan (default: deleted)")
     return p
 
@@ -663,12 +665,14 @@ def cmd_serve(args) -> int:
         raise UserError("--upload-timeout and --upload-deadline must be positive")
     if args.max_disk_mb < args.max_upload_mb:
         raise UserError("--max-disk-mb must be at least --max-upload-mb")
+    library = None
     if args.library is not None:
         from unswap.evidence.match import MatchError
         from unswap.serve.library import Library
 
         try:
-            Library(args.library)
+            # read (a folder: hashed) once, here, and served as it is
+            library = Library(args.library, follow_links=args.follow_links, hidden=args.hidden)
         except MatchError as e:
             raise UserError(f"{args.library}: {e}") from None
     import sqlite3
@@ -681,10 +685,11 @@ def cmd_serve(args) -> int:
     except (OSError, sqlite3.Error) as e:
         raise UserError(f"{data}: cannot use it as the data folder ({getattr(e, 'strerror', None) or e})") from None
     run(ServeConfig(host=args.host, port=args.port, data=data, workers=args.workers, token=token,
-                    max_upload_mb=args.max_upload_mb, library=args.library, keep_media=args.keep_media,
+                    max_upload_mb=args.max_upload_mb, library=args.library, follow_links=args.follow_links,
+                    hidden=args.hidden, keep_media=args.keep_media,
                     max_queue=args.max_queue, upload_timeout_s=args.upload_timeout,
                     upload_deadline_s=args.upload_deadline, max_uploads=args.max_uploads,
-                    max_disk_mb=args.max_disk_mb, allowed_hosts=tuple(args.allow_host)))
+                    max_disk_mb=args.max_disk_mb, allowed_hosts=tuple(args.allow_host)), library)
     return EXIT_OK
 
 
