@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -66,6 +67,16 @@ def test_a_finished_scan_is_scan_json_and_its_report_is_scan_report(server, clie
     assert all(m["face"].startswith("data:image/png;base64,") for f in details["faces"] for m in f["moments"])
     assert details["faces"][0]["label"] == scored[0]["label"]
     assert _uploads(server) == []  # the media went when the scan ended
+
+
+@pytest.mark.skipif(importlib.util.find_spec("c2pa") is None, reason="c2pa-python not installed (pip install -e .)")
+def test_a_served_report_carries_the_credentials_its_scan_read(client):
+    job = upload(client, shared("c2pa", "tampered_XCA.jpg")).json()["id"]
+    status = wait_done(client, job)
+    assert status["status"] == "done" and status["result"]["provenance"]["status"] == "invalid"
+    report = client.get(f"/api/scans/{job}/report").text
+    assert "Content Credentials INVALID" in report and "assertion.dataHash.mismatch: " in report
+    assert client.get(f"/api/scans/{job}/details").json()["provenance"].startswith("Content Credentials INVALID")
 
 
 def test_the_page_takes_its_words_from_the_vocabulary(client):
