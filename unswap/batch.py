@@ -2,9 +2,10 @@
 
 Which files (folders walked, links, hidden files, what is not media) is the rule of
 ``unswap.inputs.collect``; ``scan_many`` and ``hash_many`` run the per-file work and yield a
-``FileOutcome`` per file as each finishes. Where the work runs is one argument: in this process (``jobs=1``), in
-``jobs`` worker processes, or on a Ray cluster (``ray=``: an address, ``"auto"``, or ``""``
-for a local Ray). Each worker loads the model once and keeps it for every file it is given.
+``FileOutcome`` per file as each finishes. Where the work runs is one argument: in this
+process (``jobs=1``), in ``jobs`` worker processes, or on a Ray cluster (``ray=``: an
+address, ``"auto"``, or ``""`` for a local Ray). Each worker loads the model once and keeps
+it for every file it is given.
 
 ``ResultsFile`` is ``scan --out``: JSON Lines, one whole line written and flushed per file,
 so a run stopped at any moment loses only the files in flight; ``--resume`` skips the files

@@ -155,9 +155,15 @@ def file_digest(path: PathLike) -> tuple[str, int]:
     without blocking, so a FIFO named by mistake does not hang the caller.
     """
     digest, size = hashlib.sha256(), 0
-    with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
+        f = open(fd, "rb")  # from here on the file object closes fd
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
             size += len(block)

@@ -524,9 +524,6 @@ class SourceIndex:
         self.sources = list(sources)
         self.skipped = list(skipped)
 
-    def __len__(self) -> int:
-        return len(self.sources)
-
     @classmethod
     def from_hashes(cls, hashes: Iterable[MediaHashes], beside: PathLike | None = None) -> SourceIndex:
         """Hashes at hand (a hash file's records); each one's media is looked for where it
