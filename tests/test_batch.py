@@ -17,8 +17,9 @@ import pytest
 from conftest import REPO, SAMPLE, shared
 from media_files import not_media, write_video
 
-from unswap.batch import ResultsError, ResultsFile, collect, hash_many, scan_many
+from unswap.batch import ResultsError, ResultsFile, hash_many, scan_many
 from unswap.cli import main
+from unswap.inputs import collect
 from unswap.scan import ScanConfig
 
 CFG = ScanConfig()

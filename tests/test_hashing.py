@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import numpy as np
 import pdqhash
@@ -16,11 +17,11 @@ from unswap.evidence.hashing import (
     MAGIC,
     HashFileError,
     MediaHashes,
+    file_digest,
     hamming,
     hash_media,
     pdq,
     read_hashes,
-    sha256_file,
     write_hashes,
 )
 
@@ -91,8 +92,18 @@ def test_sample_image_golden():
     h = hash_media(SAMPLE)
     assert (h.kind, h.width, h.height, len(h), h.fps, h.sample_fps) == ("image", 512, 512, 1, None, None)
     assert (int(h.index[0]), float(h.t[0]), int(h.quality[0])) == (0, 0.0, 100)
-    assert h.sha256 == SAMPLE_SHA256 == sha256_file(SAMPLE)
+    assert h.sha256 == SAMPLE_SHA256 and file_digest(SAMPLE) == (SAMPLE_SHA256, SAMPLE.stat().st_size)
     assert hamming(h.bits, _bits(SAMPLE_PDQ))[0, 0] <= GOLDEN_BITS
+
+
+def test_file_digest_reads_regular_files_only_and_does_not_wait_on_a_fifo(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    for path in (fifo, tmp_path):
+        with pytest.raises(OSError, match="not a regular file"):
+            file_digest(path)
+    with pytest.raises(FileNotFoundError):
+        file_digest(tmp_path / "missing.jpg")
 
 
 def test_video_golden_first_frames_and_stable_across_runs(capsys):

@@ -19,9 +19,10 @@ from conftest import SAMPLE
 from media_files import write_video
 from PIL import Image
 
-from unswap.batch import ResultsFile, collect, write_csv
+from unswap.batch import ResultsFile, write_csv
 from unswap.cli import main
 from unswap.evidence.match import media_files
+from unswap.inputs import collect
 from unswap.media import DecodeBudget, DecodeLimits, MediaError, OverBudget, frames, probe
 from unswap.text import printable
 

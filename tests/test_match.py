@@ -22,11 +22,13 @@ from unswap.evidence.hashing import MediaHashes, read_hashes, write_hashes
 from unswap.evidence.match import (
     MatchConfig,
     MatchError,
+    SourceIndex,
     align,
     difference,
     find_segments,
     match,
     media_files,
+    to_dict,
 )
 
 # ---- segments from hashes (synthetic) --------------------------------------------------
@@ -138,7 +140,8 @@ def clips(tmp_path_factory) -> Clips:
 
 @pytest.fixture(scope="module")
 def library(clips, tmp_path_factory) -> Path:
-    """The sources: the clip's library copy, unrelated media, and a file that is not media."""
+    """The sources: the clip's library copy, unrelated media, and a file that is not media;
+    one source is a link to a clip out of the folder (read with ``follow_links``)."""
     lib = tmp_path_factory.mktemp("library")
     for clip in (clips.source, clips.noise, clips.flat):
         shutil.copy(clip, lib / clip.name)
@@ -176,7 +179,7 @@ def _check_trim(seg, tolerance: float) -> None:
 
 @pytest.mark.slow
 def test_trimmed_rescaled_reencoded_copy_is_found_in_a_folder(clips, library):
-    result = match(clips.suspect, library)
+    result = match(clips.suspect, library, follow_links=True)
     assert result.sources_compared == 4
     assert [Path(p).name for p, _ in result.skipped] == ["notes.txt"]
     [found] = result.matches
@@ -328,3 +331,33 @@ def test_media_files_walks_sorted_and_skips_hidden(tmp_path):
     assert [p.relative_to(tmp_path).as_posix() for p in media_files(tmp_path)] == ["a/c.jpg", "b.mp4"]
     with pytest.raises(MatchError, match="no such file or folder"):
         match(SAMPLE, tmp_path / "missing")
+
+
+def test_an_index_built_once_answers_as_match_does_each_time(tmp_path):
+    """One index (a folder's, a hash file's, or hashes at hand) searched for several
+    suspects gives what ``match`` gives when it reads the sources itself."""
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder / "copy.jpg")
+    cv2.imwrite(str(folder / "other.png"), cv2.imread(str(SAMPLE))[::-1])  # upside down: another picture
+    (folder / "notes.txt").write_text("not media\n")
+    hash_file = tmp_path / "sources.txt"
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["hash", str(folder)]) == 0
+    hash_file.write_text(out.getvalue(), encoding="utf-8")
+    upside_down = tmp_path / "upside_down.jpg"
+    cv2.imwrite(str(upside_down), cv2.imread(str(SAMPLE))[::-1])
+
+    for against in (folder, hash_file):
+        index = SourceIndex.load(against)
+        for suspect in (SAMPLE, upside_down):
+            by_index, by_path = match(suspect, index), match(suspect, against)
+            assert to_dict(by_index) == to_dict(by_path)
+            assert [Path(m.path).name for m in by_index.matches] == [
+                "copy.jpg" if suspect == SAMPLE else "other.png"]
+            assert by_index.matches[0].difference is not None  # the source's media is at hand
+        assert [Path(p).name for p, _ in index.skipped] == (["notes.txt"] if against == folder else [])
+    # hashes alone: the same sources found, without a difference map
+    from_hashes = SourceIndex.from_hashes(read_hashes(hash_file)).search(match(SAMPLE, folder).suspect)
+    assert [(Path(m.path).name, m.difference) for m in from_hashes.matches] == [("copy.jpg", None)]

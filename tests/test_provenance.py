@@ -154,12 +154,14 @@ def test_missing_extra_names_it(monkeypatch, tmp_path, capsys):
 
 
 def test_a_scan_without_the_c2pa_reader_reports_no_credentials(monkeypatch):
-    """A scan is not stopped by a missing C2PA reader, even for a file that holds a manifest."""
-    from unswap.scan import scan_provenance
+    """A scan is not stopped by a missing C2PA reader, even for a file that holds a manifest:
+    it has none to report, and says why."""
+    from unswap.scan import check_provenance
 
     signed = c2pa_sample("signed_C.jpg")
     monkeypatch.setitem(sys.modules, "c2pa", None)
-    assert scan_provenance(signed) is None
+    found, why = check_provenance(signed)
+    assert found is None and why.startswith("reading Content Credentials needs c2pa-python")
 
 
 @needs_c2pa

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -130,6 +131,26 @@ def test_report_of_the_bundled_sample_has_its_hashes(tmp_path):
     doc = render_html(result, inputs)
     assert inputs.hashes.sha256 in doc and inputs.hashes.hashes[0] in doc
     assert len(_images(doc)) == 2  # the face, and the photo with its box
+
+
+@pytest.mark.skipif(importlib.util.find_spec("c2pa") is None, reason="c2pa-python not installed (pip install -e .)")
+def test_the_report_shows_the_credentials_the_scan_read_and_reads_them_itself_only_if_it_did_not(tmp_path):
+    photo = tmp_path / "photo.jpg"
+    shutil.copy(shared("c2pa", "signed_C.jpg"), photo)
+    result = Scanner(ScanConfig()).scan(photo)
+    assert result.provenance_read and result.provenance.status == "valid"
+    # the file changes after its scan (a picture without credentials now): the report still
+    # says what the scan read, of the bytes it scanned, rather than reading the file again
+    shutil.copy(SAMPLE, photo)
+    inputs = gather(result)
+    assert inputs.provenance == result.provenance.to_dict()
+    assert "Content Credentials valid" in render_html(result, inputs)
+    # a scan told not to look leaves the reading to the report, which reads the file as it is
+    unread = Scanner(ScanConfig(provenance=False)).scan(photo)
+    assert not unread.provenance_read
+    inputs = gather(unread)
+    assert inputs.provenance["status"] == "none" and inputs.provenance_note is None
+    assert "No Content Credentials" in render_html(unread, inputs)
 
 
 def _chromium(url: str, *args: str) -> subprocess.CompletedProcess:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -65,6 +67,16 @@ def test_a_finished_scan_is_scan_json_and_its_report_is_scan_report(server, clie
     assert all(m["face"].startswith("data:image/png;base64,") for f in details["faces"] for m in f["moments"])
     assert details["faces"][0]["label"] == scored[0]["label"]
     assert _uploads(server) == []  # the media went when the scan ended
+
+
+@pytest.mark.skipif(importlib.util.find_spec("c2pa") is None, reason="c2pa-python not installed (pip install -e .)")
+def test_a_served_report_carries_the_credentials_its_scan_read(client):
+    job = upload(client, shared("c2pa", "tampered_XCA.jpg")).json()["id"]
+    status = wait_done(client, job)
+    assert status["status"] == "done" and status["result"]["provenance"]["status"] == "invalid"
+    report = client.get(f"/api/scans/{job}/report").text
+    assert "Content Credentials INVALID" in report and "assertion.dataHash.mismatch: " in report
+    assert client.get(f"/api/scans/{job}/details").json()["provenance"].startswith("Content Credentials INVALID")
 
 
 def test_the_page_takes_its_words_from_the_vocabulary(client):
@@ -154,6 +166,28 @@ def test_hash_gives_the_documented_format_matches_the_library_and_keeps_nothing(
         assert list((s.data / "uploads").iterdir()) == []
 
 
+def test_a_library_folder_is_read_as_scan_reads_one_and_indexed_once(tmp_path):
+    lib = tmp_path / "library"
+    (lib / "sub").mkdir(parents=True)
+    shutil.copy(SAMPLE, lib / "sub" / "original.jpg")
+    shutil.copy(SAMPLE, lib / ".hidden.jpg")
+    (lib / "notes.txt").write_text("not media\n")
+    with Server(tmp_path / "data", "--library", str(lib)) as s, s.client() as c:
+        assert c.get("/api/config").json()["library"] is True
+        by_file = upload(c, SAMPLE, name="upload.jpg", route="/api/match").json()
+        hashed = upload(c, SAMPLE, route="/api/hash").json()["match"]
+        for found in (by_file, hashed):
+            assert found["sources_compared"] == 1
+            assert [m["path"] for m in found["matches"]] == [str(lib / "sub" / "original.jpg")]
+            assert {(x["path"], x["reason"]) for x in found["skipped"]} == {
+                (str(lib / ".hidden.jpg"), "hidden file (--hidden scans it)"),
+                (str(lib / "notes.txt"), "not a media file (by its name)")}
+        assert by_file["suspect"]["path"] == "upload.jpg"
+        # the uploaded file is compared with the source's media; hashes alone give no map
+        assert by_file["matches"][0]["difference"]["box"] is None and hashed["matches"][0]["difference"] is None
+        assert list((s.data / "uploads").iterdir()) == []
+
+
 def test_keep_media_keeps_the_upload_until_the_scan_is_deleted(tmp_path):
     with Server(tmp_path / "data", "--keep-media") as s, s.client() as c:
         job = upload(c, SAMPLE).json()["id"]
@@ -216,5 +250,8 @@ def test_without_the_serve_extra_it_says_what_to_install(tmp_path):
 
 def test_bad_serve_options_are_one_line(tmp_path):
     assert _serve("--workers", "0", "--data", str(tmp_path)).stderr.strip() == "unswap: --workers must be at least 1"
-    run = _serve("--library", str(tmp_path / "nope.txt"), "--data", str(tmp_path))
-    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "cannot read file" in run.stderr
+    nope, notes = tmp_path / "nope.txt", tmp_path / "notes.txt"
+    notes.write_text("not hashes\n")
+    for library, why in ((nope, "no such file or folder"), (notes, "not a hash file")):
+        run = _serve("--library", str(library), "--data", str(tmp_path))
+        assert run.returncode == 2 and run.stderr.count("\n") == 1 and f"unswap: {library}: {why}" in run.stderr

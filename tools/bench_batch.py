@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from unswap.batch import collect, scan_many
+from unswap.batch import scan_many
+from unswap.inputs import collect
 from unswap.paths import shared_data_dir
 from unswap.scan import ScanConfig, Scanner
 

@@ -1,10 +1,11 @@
 """Many files at once: folders and lists in, one result per file out, in parallel.
 
-``collect`` turns the paths a user gave (files and folders) into the files to handle;
-``scan_many`` and ``hash_many`` run the per-file work and yield a ``FileOutcome`` per file as
-each finishes. Where the work runs is one argument: in this process (``jobs=1``), in
-``jobs`` worker processes, or on a Ray cluster (``ray=``: an address, ``"auto"``, or ``""``
-for a local Ray). Each worker loads the model once and keeps it for every file it is given.
+Which files (folders walked, links, hidden files, what is not media) is the rule of
+``unswap.inputs.collect``; ``scan_many`` and ``hash_many`` run the per-file work and yield a
+``FileOutcome`` per file as each finishes. Where the work runs is one argument: in this
+process (``jobs=1``), in ``jobs`` worker processes, or on a Ray cluster (``ray=``: an
+address, ``"auto"``, or ``""`` for a local Ray). Each worker loads the model once and keeps
+it for every file it is given.
 
 ``ResultsFile`` is ``scan --out``: JSON Lines, one whole line written and flushed per file,
 so a run stopped at any moment loses only the files in flight; ``--resume`` skips the files
@@ -19,7 +20,6 @@ import hashlib
 import itertools
 import json
 import os
-import stat
 import tempfile
 import time
 from collections import Counter, deque
@@ -34,16 +34,7 @@ from unswap.media import MediaError
 from unswap.scan import ScanConfig, ScanResult, Scanner
 from unswap.text import printable
 
-__all__ = ["MEDIA_SUFFIXES", "FileOutcome", "Inputs", "ResultsError", "ResultsFile",
-           "Summary", "collect", "hash_many", "scan_many", "scan_record", "write_csv"]
-
-MEDIA_SUFFIXES = frozenset(
-    ".jpg .jpeg .jpe .jfif .png .apng .webp .avif .heic .heif .tif .tiff .bmp .gif .mpo .jxl"
-    " .mp4 .m4v .mov .qt .mkv .webm .avi .wmv .asf .flv .mpg .mpeg .m2v .ts .mts .m2ts .3gp .3g2"
-    " .ogv .vob .mxf .y4m".split()
-)
-"""File name endings taken as media when walking a folder (any case); a file named
-explicitly is always tried, whatever its name."""
+__all__ = ["FileOutcome", "ResultsError", "ResultsFile", "Summary", "hash_many", "scan_many", "write_csv"]
 
 # Progress callback of the per-file work: (path, frames done, frames expected or None).
 FrameProgress = Callable[[str, int, "int | None"], None]
@@ -51,109 +42,6 @@ FrameProgress = Callable[[str, int, "int | None"], None]
 
 class ResultsError(ValueError):
     """A results file that is not what ``scan --out`` writes; ``str()`` is one line."""
-
-
-# ---- which files --------------------------------------------------------------------------
-
-
-@dataclass
-class Inputs:
-    """The files a batch handles, in order; ``explicit`` are those named by the user (not
-    found in a folder); ``skipped`` is (path, reason) for what a folder walk left out."""
-
-    files: list[str] = field(default_factory=list)
-    explicit: set[str] = field(default_factory=set)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-                (stat.S_ISBLK, "a device"))
-
-
-def _not_media(path: str, name: str) -> str | None:
-    """Why a file found in a folder is not taken, or None: only regular files are opened
-    (a FIFO would block, a device never end), and a name ending in a media suffix that
-    other files use too (TypeScript's ``.ts``) must have the content to match."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as err:
-        return f"cannot read file ({err.strerror or err})"
-    if not stat.S_ISREG(mode):
-        kind = next((what for test, what in _NOT_REGULAR if test(mode)), "not a file")
-        return f"not a regular file ({kind})"
-    suffix = os.path.splitext(name)[1].lower()
-    if suffix not in MEDIA_SUFFIXES:
-        return "not a media file (by its name)"
-    if suffix == ".ts":
-        try:
-            with open(path, "rb") as f:
-                head = f.read(189)
-        except OSError as err:
-            return f"cannot read file ({err.strerror or err})"
-        if len(head) < 189 or head[0] != 0x47 or head[188] != 0x47:  # MPEG-TS packets: 188 bytes, 0x47 first
-            return "not a media file (by its content)"
-    return None
-
-
-def _walk(root: str, follow_links: bool, hidden: bool, into: Inputs) -> list[str]:
-    real_root = os.path.realpath(root)
-    seen = {real_root}  # real folders walked: a link loop is walked once
-    found = []
-    for folder, subdirs, names in os.walk(root, followlinks=follow_links):
-        keep = []
-        for d in sorted(subdirs):
-            full = os.path.join(folder, d)
-            real = os.path.realpath(full)
-            if d.startswith(".") and not hidden:
-                into.skipped.append((full, "hidden folder (--hidden walks it)"))
-            elif os.path.islink(full) and not follow_links:
-                where = "inside the tree (its files are scanned where they are)" if _inside(real, real_root) \
-                    else "outside the tree (--follow-links follows it)"
-                into.skipped.append((full, f"symbolic link to a folder {where}"))
-            elif real in seen:
-                into.skipped.append((full, "symbolic link to a folder already walked"))
-            else:
-                seen.add(real)
-                keep.append(d)
-        subdirs[:] = keep
-        for name in names:
-            full = os.path.join(folder, name)
-            if name.startswith(".") and not hidden:
-                into.skipped.append((full, "hidden file (--hidden scans it)"))
-            elif os.path.islink(full) and not follow_links and not _inside(os.path.realpath(full), real_root):
-                into.skipped.append((full, "symbolic link to a file outside the tree (--follow-links follows it)"))
-            elif (why := _not_media(full, name)) is not None:
-                into.skipped.append((full, why))
-            else:
-                found.append(full)
-    return sorted(found)
-
-
-def collect(paths: Iterable[str | os.PathLike[str]], *, follow_links: bool = False, hidden: bool = False) -> Inputs:
-    """The files to handle: each path that is a folder walked recursively in sorted order,
-    each other path taken as it is. A folder's regular files whose name ends in one of
-    MEDIA_SUFFIXES are taken; hidden files and folders (a name starting with '.': .git,
-    .venv) are skipped unless ``hidden``, and symbolic links are not followed out of the
-    folder unless ``follow_links``. A file given twice is handled once."""
-    out = Inputs()
-    files: dict[str, None] = {}
-    for p in map(str, paths):
-        if os.path.isdir(p):
-            files.update(dict.fromkeys(_walk(p, follow_links, hidden, out)))
-        else:
-            files[p] = None
-            out.explicit.add(p)
-    out.files = list(files)
-    return out
-
-
-def read_list(lines: Iterable[str]) -> list[str]:
-    """Paths of a ``--from-list`` file: one a line, blank lines ignored, the line end stripped."""
-    return [s for s in (line.rstrip("\r\n") for line in lines) if s.strip()]
 
 
 # ---- the per-file work --------------------------------------------------------------------
@@ -213,20 +101,14 @@ class HashTask:
 
 
 def _file_digest(path: str) -> tuple[str, int] | tuple[None, None]:
-    digest, size = hashlib.sha256(), 0
+    """``file_digest``, or (None, None) for a file it cannot read: the work itself then says
+    why, in its own words."""
+    from unswap.evidence.hashing import file_digest
+
     try:
-        # non-blocking, so a FIFO given by name does not hang here; only a regular file is read
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            return None, None
-        with open(fd, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
+        return file_digest(path)
     except OSError:
-        return None, None  # the work itself then says why, in its own words
-    return digest.hexdigest(), size
+        return None, None
 
 
 def _handle(task, path: str, source: str | None = None, digest: tuple | None = None,
@@ -445,24 +327,6 @@ def _on_ray(make_task, paths: Iterable[str], address: str, actors: int | None) -
 
 
 # ---- results: --out, --resume, --csv ------------------------------------------------------
-
-
-def scan_record(outcome: FileOutcome, detector: str) -> dict[str, Any]:
-    """The ``--out`` line of one file: the ``scan --json`` object plus ``sha256``, ``size``
-    and ``error`` (null when scanned). A file that could not be scanned has ``label`` and
-    ``p_fake`` null, and its ``error``."""
-    from unswap import __version__
-    from unswap.report import SCHEMA_VERSION, to_dict
-
-    if outcome.result is not None:
-        record = to_dict(outcome.result)
-    else:
-        name, _, version = detector.rpartition(".")
-        record = {"schema": SCHEMA_VERSION, "path": outcome.path, "label": None, "p_fake": None,
-                  "detector": {"name": name, "version": version}, "tool": {"name": "unswap", "version": __version__},
-                  "tracks": []}
-    record.update(sha256=outcome.sha256, size=outcome.size, error=outcome.error)
-    return record
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, str | None, str]:

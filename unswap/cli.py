@@ -133,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--max-distance", type=_number(int, 0, False, "a whole number of at least 0"), default=31,
                    help="PDQ bits (of 256) two matching frames may differ by (default 31)")
     m.add_argument("--no-difference", action="store_true", help="skip the difference map against the source")
+    _folder_options(m, "with --against DIR: ")
     m.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     v = sub.add_parser("provenance", help="read and check C2PA Content Credentials")
@@ -160,8 +161,10 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="also serve requests for this host name (repeatable; '*' any), "
                         "beyond loopback names and --host")
-    w.add_argument("--library", type=Path, default=None, metavar="HASHES",
-                   help="hash file ('unswap hash' output) that uploads are matched against")
+    w.add_argument("--library", type=Path, default=None, metavar="HASHES|DIR",
+                   help="hash file ('unswap hash' output), or folder of media hashed at start, "
+                        "that uploads are matched against")
+    _folder_options(w, "with --library DIR: ")
     w.add_argument("--keep-media", action="store_true", help="keep uploads after their scan (default: deleted)")
     return p
 
@@ -199,11 +202,16 @@ def _scan_config(args, **more):
 
 def _batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-list", metavar="FILE", help="also the paths in FILE, one a line ('-': standard input)")
-    p.add_argument("--follow-links", action="store_true", help="follow symbolic links out of the folders given")
-    p.add_argument("--hidden", action="store_true", help="also walk hidden files and folders (.git, .cache, ...)")
+    _folder_options(p)
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: the cores)")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on Ray: 'auto', a cluster's host:port, or nothing for a local Ray (needs unswap[ray])")
+
+
+def _folder_options(p: argparse.ArgumentParser, note: str = "") -> None:
+    """The flags of ``unswap.inputs.collect``'s folder rule, for every command that walks a folder."""
+    p.add_argument("--follow-links", action="store_true", help=note + "follow symbolic links out of the folders given")
+    p.add_argument("--hidden", action="store_true", help=note + "also walk hidden files and folders (.git, .cache, ...)")
 
 
 def _err(msg: str) -> None:
@@ -304,7 +312,8 @@ def _write_report(result, args, file: str) -> None:
     from unswap.evidence.match import MatchError
 
     try:
-        doc = render_html(result, gather(result, args.against, command, file=file))
+        doc = render_html(result, gather(result, args.against, command, file=file, follow_links=args.follow_links,
+                                         hidden=args.hidden))
     except MatchError as e:
         raise UserError(f"{args.against}: {e}") from None
     try:
@@ -485,7 +494,7 @@ def _is_batch(args) -> bool:
 
 
 def _batch_inputs(args):
-    from unswap.batch import collect, read_list
+    from unswap.inputs import collect, read_list
 
     if args.ray and Path(args.ray).exists():
         # `--ray DIR`: argparse took the first PATH for the optional address
@@ -550,7 +559,7 @@ def _batch_run(args, outcomes, on_result, summary) -> int:
 
 def _batch_scan(args, cfg) -> int:
     from unswap import batch
-    from unswap.report import to_dict, to_text
+    from unswap.report import scan_record, to_dict, to_text
 
     if args.resume and args.out is None:
         raise UserError("--resume needs --out")
@@ -570,7 +579,8 @@ def _batch_scan(args, cfg) -> int:
     summary.total = len(files)
 
     def on_result(outcome) -> None:
-        record = batch.scan_record(outcome, cfg.detector)
+        record = scan_record(outcome.path, cfg.detector, outcome.result, sha256=outcome.sha256, size=outcome.size,
+                             error=outcome.error)
         if results is not None:
             results.append(record)
         else:
@@ -618,7 +628,7 @@ def cmd_match(args) -> int:
         raise UserError("--max-distance must be in 0..127")
     cfg = MatchConfig(sample_fps=args.fps, max_distance=args.max_distance, difference=not args.no_difference)
     try:
-        result = match(args.suspect, args.against, cfg)
+        result = match(args.suspect, args.against, cfg, follow_links=args.follow_links, hidden=args.hidden)
     except MediaError as e:
         raise UserError(f"{args.suspect}: {e}") from None
     except MatchError as e:
@@ -655,12 +665,14 @@ def cmd_serve(args) -> int:
         raise UserError("--upload-timeout and --upload-deadline must be positive")
     if args.max_disk_mb < args.max_upload_mb:
         raise UserError("--max-disk-mb must be at least --max-upload-mb")
+    library = None
     if args.library is not None:
         from unswap.evidence.match import MatchError
         from unswap.serve.library import Library
 
         try:
-            Library(args.library)
+            # read (a folder: hashed) once, here, and served as it is
+            library = Library(args.library, follow_links=args.follow_links, hidden=args.hidden)
         except MatchError as e:
             raise UserError(f"{args.library}: {e}") from None
     import sqlite3
@@ -673,10 +685,11 @@ def cmd_serve(args) -> int:
     except (OSError, sqlite3.Error) as e:
         raise UserError(f"{data}: cannot use it as the data folder ({getattr(e, 'strerror', None) or e})") from None
     run(ServeConfig(host=args.host, port=args.port, data=data, workers=args.workers, token=token,
-                    max_upload_mb=args.max_upload_mb, library=args.library, keep_media=args.keep_media,
+                    max_upload_mb=args.max_upload_mb, library=args.library, follow_links=args.follow_links,
+                    hidden=args.hidden, keep_media=args.keep_media,
                     max_queue=args.max_queue, upload_timeout_s=args.upload_timeout,
                     upload_deadline_s=args.upload_deadline, max_uploads=args.max_uploads,
-                    max_disk_mb=args.max_disk_mb, allowed_hosts=tuple(args.allow_host)))
+                    max_disk_mb=args.max_disk_mb, allowed_hosts=tuple(args.allow_host)), library)
     return EXIT_OK
 
 

@@ -195,6 +195,10 @@ class ScanResult:
     # the file's Content Credentials (``unswap.evidence.provenance.Provenance``), None
     # when it carries no C2PA manifest or they were not read
     provenance: object | None = None
+    # whether the scan looked for them (``ScanConfig.provenance``), and, where they could
+    # not be read, why (one line): a report shows what the scan found, not a second reading
+    provenance_read: bool = False
+    provenance_error: str | None = None
     # the detector's ``DetectorConfig`` (thresholds, prior, measured error rates)
     detector_config: object | None = None
     # with keep_crops: shot index -> (frame index, t, RGB thumbnail, longer side at most
@@ -248,7 +252,8 @@ class Scanner:
         last = max((o.t for tr in result.tracks for o in tr.observations), default=0.0)
         result.shots = shot_spans(shots.cuts, max(info.duration_s or 0.0, last))
         if cfg.provenance:
-            result.provenance = scan_provenance(path)
+            result.provenance, result.provenance_error = check_provenance(path)
+            result.provenance_read = True
         return result
 
     def _scan(self, path, info: MediaInfo, decoded: prefetch, progress) -> ScanResult:
@@ -323,9 +328,11 @@ def thumbnail(rgb: np.ndarray, longest: int) -> np.ndarray:
     return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
-def scan_provenance(path: str | Path):
-    """The file's Content Credentials (a ``Provenance``), or None when it carries no
-    embedded C2PA manifest or is of a type the C2PA reader does not handle.
+def check_provenance(path: str | Path) -> tuple[object | None, str | None]:
+    """The file's Content Credentials as a scan reads them: (a ``Provenance``, None) when
+    it carries an embedded C2PA manifest, (None, None) when it carries none, and (None,
+    why) when they cannot be read (no C2PA reader installed, a manifest in a file type the
+    reader does not handle, an unreadable file); ``why`` is one line.
 
     Most files carry none, so the bytes are looked through for a manifest store's label
     first, and the C2PA library is loaded only for files that have one."""
@@ -334,11 +341,13 @@ def scan_provenance(path: str | Path):
 
     try:
         if not has_manifest_store(Path(path)):
-            return None
+            return None, None
         found = read_provenance(path)
-    except (ProvenanceError, MissingExtra, OSError):
-        return None
-    return None if found.status == "none" else found
+    except (ProvenanceError, MissingExtra) as err:
+        return None, str(err)
+    except OSError as err:
+        return None, f"cannot read file ({err.strerror or err})"
+    return (None if found.status == "none" else found), None
 
 
 def region_box(region: np.ndarray, crop_box: np.ndarray, level: float = 0.5) -> np.ndarray | None:

@@ -15,8 +15,11 @@ Hex strings are vPDQ's and ThreatExchange's: 64 hex digits, most significant bit
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import stat
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,12 +37,12 @@ __all__ = [
     "MAGIC",
     "HashFileError",
     "MediaHashes",
+    "file_digest",
     "format_hashes",
     "hamming",
     "hash_media",
     "pdq",
     "read_hashes",
-    "sha256_file",
     "to_dict",
     "write_hashes",
 ]
@@ -145,13 +148,26 @@ class MediaHashes:
                 and np.array_equal(self.bits, other.bits))
 
 
-def sha256_file(path: PathLike) -> str:
-    """SHA-256 of the file's bytes, as 64 lowercase hex digits."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
+def file_digest(path: PathLike) -> tuple[str, int]:
+    """(SHA-256 as 64 lowercase hex digits, size in bytes) of a regular file's bytes.
+
+    Raises OSError for a file that cannot be read or is not a regular file; it is opened
+    without blocking, so a FIFO named by mistake does not hang the caller.
+    """
+    digest, size = hashlib.sha256(), 0
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        f = open(fd, "rb")  # from here on the file object closes fd
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            size += len(block)
+    return digest.hexdigest(), size
 
 
 def hash_media(path: PathLike, sample_fps: float = DEFAULT_HASH_FPS) -> MediaHashes:
@@ -169,7 +185,7 @@ def hash_media(path: PathLike, sample_fps: float = DEFAULT_HASH_FPS) -> MediaHas
         quality.append(q)
         bits.append(_bits(hex_hash))
     try:
-        sha = sha256_file(path)
+        sha, _ = file_digest(path)
     except OSError as err:
         raise MediaError(f"cannot read file ({err.strerror or err})", path) from None
     video = info.kind == "video"

@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from unswap.evidence.hashing import MediaHashes, hamming, hash_media, read_hashes, sha256_file
+from unswap.evidence.hashing import MediaHashes, file_digest, hamming, hash_media, read_hashes
 from unswap.media import MediaError, frames
 from unswap.types import PathLike
 
@@ -48,6 +48,7 @@ __all__ = [
     "MatchError",
     "MatchResult",
     "MatchedSegment",
+    "SourceIndex",
     "SourceMatch",
     "align",
     "difference",
@@ -470,14 +471,15 @@ def difference(suspect_rgb: np.ndarray, source_rgb: np.ndarray,
 # ---- matching files --------------------------------------------------------------------
 
 
-def media_files(folder: PathLike, skipped: list[tuple[str, str]] | None = None) -> list[Path]:
-    """The media files under ``folder``, sorted by path, found as ``scan DIR --follow-links``
-    finds them (``unswap.batch.collect``: regular files with a media name, hidden ones left
-    out; a library folder's links are the user's own choice of sources, so they are
-    followed); what the walk left out is added to ``skipped`` as (path, why)."""
-    from unswap.batch import collect
+def media_files(folder: PathLike, skipped: list[tuple[str, str]] | None = None, *, follow_links: bool = False,
+                hidden: bool = False) -> list[Path]:
+    """The media files under ``folder``, sorted by path, found as ``scan DIR`` finds them
+    (``unswap.inputs.collect``: regular files with a media name; hidden ones left out unless
+    ``hidden``, links out of the folder unless ``follow_links``); what the walk left out is
+    added to ``skipped`` as (path, why)."""
+    from unswap.inputs import collect
 
-    found = collect([folder], follow_links=True)
+    found = collect([folder], follow_links=follow_links, hidden=hidden)
     if skipped is not None:
         skipped += found.skipped
     return [Path(p) for p in found.files]
@@ -490,61 +492,117 @@ def _same_file(a: PathLike, b: PathLike) -> bool:
         return False
 
 
-def _records(against: Path) -> list[MediaHashes] | None:
-    """The hash file's records, or None for a folder; MatchError for anything else."""
-    from unswap.evidence.hashing import HashFileError
-
-    if against.is_dir():
-        return None
-    if not against.exists():
-        raise MatchError("no such file or folder")
-    if not against.is_file():
-        raise MatchError("not a folder or a hash file")
+def _unchanged(path: Path, sha256: str) -> bool:
+    """Whether ``path`` is a file whose bytes still have this SHA-256."""
     try:
-        return read_hashes(against)
-    except HashFileError as err:
-        raise MatchError(str(err)) from None
-    except OSError as err:
-        raise MatchError(f"cannot read file ({err.strerror or err})") from None
+        return path.is_file() and file_digest(path)[0] == sha256
+    except OSError:
+        return False
 
 
-def _sources(against: Path, records: list[MediaHashes] | None, suspect: PathLike, cfg: MatchConfig,
-             skipped: list[tuple[str, str]]) -> Iterator[tuple[MediaHashes, Path | None]]:
-    """Each source's hashes (the suspect's own file left out), with its media file where it
-    is at hand (else None)."""
-    if records is None:
-        for path in media_files(against, skipped):
-            if _same_file(path, suspect):
+def _media_at_hand(h: MediaHashes, beside: Path | None) -> Path | None:
+    """The file ``h`` was hashed from, found as recorded or relative to ``beside`` (a hash
+    file's folder), if its bytes are still the same (by SHA-256); else None."""
+    recorded = Path(h.path)
+    candidates = (recorded,) if beside is None else (recorded, beside / recorded)
+    return next((c for c in candidates if _unchanged(c, h.sha256)), None)
+
+
+class SourceIndex:
+    """Sources' PDQ frame hashes, built once and searched for many suspects (as
+    ThreatExchange's SignalTypeIndex is).
+
+    Each source is its ``MediaHashes`` and the path of its media where that is at hand
+    with the bytes it was hashed from (else None): a folder's files, or a hash file's
+    recorded files still there. ``skipped``: (path, why) of what a folder's walk left out
+    and of its files that could not be hashed. ``SourceIndex.load`` builds one from what
+    ``match --against`` names.
+    """
+
+    def __init__(self, sources: Iterable[tuple[MediaHashes, Path | None]] = (),
+                 skipped: Iterable[tuple[str, str]] = ()) -> None:
+        self.sources = list(sources)
+        self.skipped = list(skipped)
+
+    @classmethod
+    def from_hashes(cls, hashes: Iterable[MediaHashes], beside: PathLike | None = None) -> SourceIndex:
+        """Hashes at hand (a hash file's records); each one's media is looked for where it
+        was recorded, and relative to ``beside`` (the hash file's folder)."""
+        beside = None if beside is None else Path(beside)
+        return cls((h, _media_at_hand(h, beside)) for h in hashes)
+
+    @classmethod
+    def from_folder(cls, folder: PathLike, sample_fps: float = MatchConfig.sample_fps, *,
+                    follow_links: bool = False, hidden: bool = False, leave_out: PathLike | None = None
+                    ) -> SourceIndex:
+        """Every media file under ``folder``, read as ``scan DIR`` reads a folder (see
+        ``media_files``), hashed now at ``sample_fps``; a file that is ``leave_out`` (the
+        suspect itself) is not."""
+        skipped: list[tuple[str, str]] = []
+        sources = []
+        for path in media_files(folder, skipped, follow_links=follow_links, hidden=hidden):
+            if leave_out is not None and _same_file(path, leave_out):
                 continue
             try:
-                yield hash_media(path, cfg.sample_fps), path
+                sources.append((hash_media(path, sample_fps), path))
             except MediaError as err:
                 skipped.append((str(path), str(err)))
-        return
-    for h in records:
-        media = _media_at_hand(h, against)
-        if media is None or not _same_file(media, suspect):
-            yield h, media
+        return cls(sources, skipped)
+
+    @classmethod
+    def load(cls, against: PathLike, sample_fps: float = MatchConfig.sample_fps, *, follow_links: bool = False,
+             hidden: bool = False, leave_out: PathLike | None = None) -> SourceIndex:
+        """A folder of media (``from_folder``) or a file ``unswap hash`` wrote; MatchError
+        for anything else."""
+        from unswap.evidence.hashing import HashFileError
+
+        against = Path(against)
+        if against.is_dir():
+            return cls.from_folder(against, sample_fps, follow_links=follow_links, hidden=hidden,
+                                   leave_out=leave_out)
+        if not against.exists():
+            raise MatchError("no such file or folder")
+        if not against.is_file():
+            raise MatchError("not a folder or a hash file")
+        try:
+            return cls.from_hashes(read_hashes(against), against.parent)
+        except HashFileError as err:
+            raise MatchError(str(err)) from None
+        except OSError as err:
+            raise MatchError(f"cannot read file ({err.strerror or err})") from None
+
+    def search(self, suspect: MediaHashes, cfg: MatchConfig = MatchConfig(),
+               suspect_file: PathLike | None = None) -> MatchResult:
+        """The sources ``suspect`` is found in, most matched frames first.
+
+        With ``suspect_file`` (the suspect's media), a source that is that very file is left
+        out, and where a matched source's media is at hand and unchanged, its best segment
+        is refined to the source frame that differs least and, with ``cfg.difference``,
+        that frame pair's ``Difference`` is attached. Without it, the hashes alone answer.
+        """
+        matches, compared = [], 0
+        for source, media in self.sources:
+            if suspect_file is not None and media is not None and _same_file(media, suspect_file):
+                continue
+            compared += 1
+            segments = find_segments(suspect, source, cfg)
+            if not segments:
+                continue
+            found = SourceMatch(source.path, source.sha256, source.kind, segments)
+            if suspect_file is not None and media is not None and cfg.difference and _unchanged(media, source.sha256):
+                _compare_frames(found, suspect_file, suspect, media, source)
+            matches.append(found)
+        matches.sort(key=lambda m: (-m.frames, min(s.median_distance for s in m.segments)))
+        return MatchResult(suspect, matches, compared, list(self.skipped), cfg)
 
 
-def _media_at_hand(h: MediaHashes, hash_file: Path) -> Path | None:
-    """The file ``h`` was hashed from, found as recorded or beside the hash file, if its
-    bytes are still the same (by SHA-256); else None."""
-    recorded = Path(h.path)
-    for candidate in (recorded, hash_file.parent / recorded):
-        if candidate.is_file():
-            try:
-                if sha256_file(candidate) == h.sha256:
-                    return candidate
-            except OSError:
-                pass
-    return None
-
-
-def match(suspect: PathLike, against: PathLike, cfg: MatchConfig = MatchConfig()) -> MatchResult:
+def match(suspect: PathLike, against: PathLike | SourceIndex, cfg: MatchConfig = MatchConfig(), *,
+          follow_links: bool = False, hidden: bool = False) -> MatchResult:
     """Find ``suspect`` (an image or video) among sources: every media file under the folder
-    ``against`` (hashed now at ``cfg.sample_fps``), or the records of the hash file
-    ``against``. Files in the folder that are not media are listed in ``skipped``.
+    ``against`` (hashed now at ``cfg.sample_fps``), the records of the hash file
+    ``against``, or a ``SourceIndex`` already built. The folder is read as ``scan DIR``
+    reads one (``unswap.inputs.collect``, with ``follow_links`` and ``hidden``); what its
+    walk left out, and files in it that are not media, are listed in ``skipped``.
 
     Where a matched source's media is at hand (the folder case, or a hash file whose
     recorded file is still there, unchanged), its best segment is refined to the source
@@ -552,22 +610,13 @@ def match(suspect: PathLike, against: PathLike, cfg: MatchConfig = MatchConfig()
     is attached. Raises MediaError for a suspect that is not readable media and MatchError
     for an unusable ``against``.
     """
-    against = Path(against)
-    records = _records(against)
+    index = against if isinstance(against, SourceIndex) else None
+    if index is None and not Path(against).is_dir():
+        index = SourceIndex.load(against)  # a hash file is read, or refused, before the suspect is hashed
     suspect_hashes = hash_media(suspect, cfg.sample_fps)
-    skipped: list[tuple[str, str]] = []
-    matches, compared = [], 0
-    for source, media in _sources(against, records, suspect, cfg, skipped):
-        compared += 1
-        segments = find_segments(suspect_hashes, source, cfg)
-        if not segments:
-            continue
-        found = SourceMatch(source.path, source.sha256, source.kind, segments)
-        if media is not None and cfg.difference:
-            _compare_frames(found, suspect, suspect_hashes, media, source)
-        matches.append(found)
-    matches.sort(key=lambda m: (-m.frames, min(s.median_distance for s in m.segments)))
-    return MatchResult(suspect_hashes, matches, compared, skipped, cfg)
+    if index is None:  # a folder is hashed once the suspect is known to be media
+        index = SourceIndex.load(against, cfg.sample_fps, follow_links=follow_links, hidden=hidden, leave_out=suspect)
+    return index.search(suspect_hashes, cfg, suspect)
 
 
 def _frames_near(path: PathLike, t: float, before: float, after: float) -> Iterator:

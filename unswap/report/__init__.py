@@ -19,7 +19,6 @@ def _r(x: float | None, nd: int = 4) -> float | None:
 def to_dict(result: ScanResult) -> dict[str, Any]:
     """The JSON object for one scanned file (one line of ``unswap scan --json``)."""
     m = result.media
-    name, _, version = result.detector.rpartition(".")
     return {
         "schema": SCHEMA_VERSION,
         "path": result.path,
@@ -37,7 +36,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             "duration_s": _r(m.duration_s, 3),
             "frames_scored": result.frames_scored,
         },
-        "detector": {"name": name, "version": version},
+        "detector": _detector(result.detector),
         "tool": {"name": "unswap", "version": result.tool_version},
         "shots": [{"start_s": _r(a, 3), "end_s": _r(b, 3)} for a, b in result.shots],
         "min_face_px": _r(result.min_face_px, 1),
@@ -72,6 +71,27 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             for tr in result.tracks
         ],
     }
+
+
+def scan_record(path: str, detector: str, result: ScanResult | None, *, sha256: str | None, size: int | None,
+                error: str | None) -> dict[str, Any]:
+    """One file's line of ``scan --out``: ``to_dict(result)``, or for a file that could not
+    be scanned (``result`` None) the keys that need no scan, with ``label`` and ``p_fake``
+    null and no tracks; then the ``sha256`` and ``size`` of its bytes and its ``error``
+    (null when scanned). ``detector`` is the id (name.version) of the detector asked for."""
+    if result is not None:
+        record = to_dict(result)
+    else:
+        from unswap import __version__
+
+        record = {"schema": SCHEMA_VERSION, "path": path, "label": None, "p_fake": None,
+                  "detector": _detector(detector), "tool": {"name": "unswap", "version": __version__}, "tracks": []}
+    return record | {"sha256": sha256, "size": size, "error": error}
+
+
+def _detector(detector_id: str) -> dict[str, str]:
+    name, _, version = detector_id.rpartition(".")
+    return {"name": name, "version": version}
 
 
 PROVENANCE_KEYS = ("status", "trusted", "signer", "issuer", "signed_at", "claim_generator", "ai_generated",

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from unswap.report import words
-from unswap.scan import ScanResult
+from unswap.scan import ScanResult, check_provenance
 from unswap.types import Track
 from unswap.vocabulary import digits, number, provenance_words, words_for, words_key
 
@@ -374,26 +374,25 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere}.legend{font-size:.85rem;color:#
 
 
 def gather(result: ScanResult, against: str | None = None, command: str | None = None,
-           file: str | None = None) -> ReportInputs:
+           file: str | None = None, *, follow_links: bool = False, hidden: bool = False) -> ReportInputs:
     """Everything the report shows beside the scan, computed for the scanned file:
-    hashes, C2PA findings and, with
-    ``against`` (a folder of media or a file written by ``unswap hash``), source matches.
+    hashes, C2PA findings (those the scan read, when it read them) and, with
+    ``against`` (a folder of media or a file written by ``unswap hash``), source matches;
+    a folder is read as ``scan DIR`` reads one, with ``follow_links`` and ``hidden``.
     ``file`` is where the scanned bytes are, when not at ``result.path`` (stdin spooled)."""
     from unswap.evidence.hashing import hash_media
+    from unswap.evidence.provenance import Provenance
 
     file = file or result.path
     inputs = ReportInputs(hashes=hash_media(file), command=command)
-    try:
-        from unswap.errors import MissingExtra
-        from unswap.evidence.provenance import ProvenanceError, read_provenance
-
-        inputs.provenance = read_provenance(file).to_dict()
-    except MissingExtra as e:
-        inputs.provenance_note = f"Not checked: {e}."
-    except ProvenanceError as e:
-        inputs.provenance_note = f"Not checked: {e}."
+    found, error = ((result.provenance, result.provenance_error) if result.provenance_read
+                    else check_provenance(file))
+    if error is not None:
+        inputs.provenance_note = f"Not checked: {error}."
+    else:
+        inputs.provenance = (found or Provenance(str(file), "none")).to_dict()
     if against is not None:
-        inputs.matches = _match_sources(file, against)
+        inputs.matches = _match_sources(file, against, follow_links, hidden)
     return inputs
 
 
@@ -445,10 +444,10 @@ def _fit(rgb: np.ndarray, side: int = 960) -> np.ndarray:
     return cv2.resize(rgb, (round(rgb.shape[1] * f), round(rgb.shape[0] * f)), interpolation=cv2.INTER_AREA)
 
 
-def _match_sources(file: str, against: str) -> list[dict]:
+def _match_sources(file: str, against: str, follow_links: bool, hidden: bool) -> list[dict]:
     from unswap.evidence import match as matching
 
-    found = matching.match(file, against)
+    found = matching.match(file, against, follow_links=follow_links, hidden=hidden)
     rows = matching.to_dict(found)["matches"]
     for row, m in zip(rows, found.matches):
         row["source"] = row["path"]

@@ -26,6 +26,8 @@ class ServeConfig:
     token: str | None = None
     max_upload_mb: int = 2048
     library: Path | None = None
+    follow_links: bool = False  # a --library folder: follow links out of it (unswap.inputs.collect)
+    hidden: bool = False  # a --library folder: read its hidden files and folders too
     keep_media: bool = False
     max_queue: int = 64  # unfinished jobs (queued or running) before a new one gets 429
     upload_timeout_s: float = 60.0  # an upload that sends nothing this long is refused
@@ -83,13 +85,14 @@ def require_extra() -> None:
         raise MissingExtra("serve", "unswap serve") from None
 
 
-def run(cfg: ServeConfig) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers."""
+def run(cfg: ServeConfig, library=None) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM), then stop the workers. ``library``:
+    ``cfg.library`` already read (a ``unswap.serve.library.Library``), else read here."""
     import uvicorn
 
     from unswap.serve.app import create_app
 
-    app = create_app(cfg)
+    app = create_app(cfg, library)
     url_host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
     print(f"unswap serve: http://{url_host}:{cfg.port}/ ({cfg.workers} worker(s), data in {cfg.data})",
           file=sys.stderr, flush=True)

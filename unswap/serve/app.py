@@ -200,8 +200,9 @@ class _SameSite:
         await JSONResponse({"code": refused[0], "message": refused[1]}, 403)(scope, receive, send)
 
 
-def create_app(cfg: ServeConfig) -> FastAPI:
-    """The ASGI app for ``cfg``; its lifespan starts and stops the worker processes."""
+def create_app(cfg: ServeConfig, library=None) -> FastAPI:
+    """The ASGI app for ``cfg``; its lifespan starts and stops the worker processes.
+    ``library``: ``cfg.library`` already read (a ``Library``), else read here."""
     from unswap.detectors import DEFAULT_DETECTOR, list_detectors
     from unswap.report.html import CSP as REPORT_CSP
     from unswap.scan import OPTIONS, ScanOptionError, parse_options
@@ -209,7 +210,8 @@ def create_app(cfg: ServeConfig) -> FastAPI:
 
     store = JobStore(cfg.data, cfg.keep_media)
     pool = WorkerPool(PoolConfig(cfg.data, cfg.workers, cfg.keep_media), store)
-    library = Library(cfg.library) if cfg.library else None
+    if library is None and cfg.library:
+        library = Library(cfg.library, follow_links=cfg.follow_links, hidden=cfg.hidden)
     max_bytes = cfg.max_upload_mb * 2**20
     budget = UploadBudget(store.uploads, cfg.max_uploads, cfg.max_disk_mb * 2**20)
     hashing = anyio.CapacityLimiter(max(1, cfg.workers))

@@ -1,4 +1,4 @@
-"""The ``--library`` of known media the service matches uploads against: a hash file."""
+"""The ``--library`` the service matches uploads against: a hash file or a folder of media."""
 
 from __future__ import annotations
 
@@ -7,38 +7,29 @@ from pathlib import Path
 from typing import Any
 
 from unswap.evidence.hashing import HashFileError, MediaHashes, read_hashes
-from unswap.evidence.match import MatchConfig, MatchError, MatchResult, SourceMatch, find_segments, match, to_dict
+from unswap.evidence.match import SourceIndex, match, to_dict
 
 
 class Library:
-    """The records of a file written by ``unswap hash``, read once at start."""
+    """The sources of ``--library``, indexed once at start (``SourceIndex.load``): the
+    records of a file written by ``unswap hash``, or a folder of media read as ``scan
+    DIR`` reads one (with ``follow_links`` and ``hidden``) and hashed then. MatchError
+    when it is neither."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, follow_links: bool = False, hidden: bool = False):
         self.path = Path(path)
-        try:
-            self.records = read_hashes(self.path)
-        except HashFileError as e:
-            raise MatchError(str(e)) from None
-        except OSError as e:
-            raise MatchError(f"cannot read file ({e.strerror or e})") from None
+        self.index = SourceIndex.load(self.path, follow_links=follow_links, hidden=hidden)
 
     def match_file(self, media: Path, name: str) -> dict[str, Any]:
         """``unswap match --json`` of an uploaded file: hashed, matched, and where a
         source's media is at hand, its difference map."""
-        out = to_dict(match(media, self.path))
+        out = to_dict(match(media, self.index))
         out["suspect"]["path"] = name
         return out
 
     def match_hashes(self, suspect: MediaHashes) -> dict[str, Any]:
         """The match of already-hashed frames, from the hashes alone (no difference map)."""
-        cfg = MatchConfig()
-        found = []
-        for source in self.records:
-            segments = find_segments(suspect, source, cfg)
-            if segments:
-                found.append(SourceMatch(source.path, source.sha256, source.kind, segments))
-        found.sort(key=lambda m: (-m.frames, min(s.median_distance for s in m.segments)))
-        return to_dict(MatchResult(suspect, found, len(self.records), [], cfg))
+        return to_dict(self.index.search(suspect))
 
 
 def parse_hash_list(text: str) -> MediaHashes:
