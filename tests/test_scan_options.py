@@ -1,4 +1,4 @@
-"""Each scan option is declared once (``unswap.scan.OPTIONS``): ``ScanConfig(...)``, the CLI's
+"""Each scan option is declared once (``unswap.scan.OPTIONS``, an ``unswap.options.Options``): ``ScanConfig(...)``, the CLI's
 flags and the service's form fields take the same values and refuse the rest with the same
 message (issue 29)."""
 
@@ -10,9 +10,10 @@ import pytest
 from conftest import SAMPLE
 from fastapi.testclient import TestClient
 
-from unswap.cli import _parser, _scan_config, main
+from unswap.cli import _config, _parser, main
 from unswap.detectors import DEFAULT_DETECTOR, list_detectors
-from unswap.scan import OPTIONS, SCAN_OPTIONS, ScanConfig, ScanOptionError
+from unswap.options import OptionError
+from unswap.scan import OPTIONS, ScanConfig
 from unswap.serve import ServeConfig
 from unswap.serve.app import create_app
 
@@ -35,13 +36,13 @@ PARAMS = [pytest.param(name, *case, id=f"{name}={case[0]}") for name, cases in C
 
 
 def test_every_option_is_tested():
-    assert set(CASES) == set(SCAN_OPTIONS) == {o.name for o in OPTIONS}
+    assert set(CASES) == {o.name for o in OPTIONS}
 
 
 def _library(name: str, value: object) -> str | None:
     try:
         ScanConfig(**{name: value})
-    except ScanOptionError as e:
+    except OptionError as e:
         return str(e)
     return None
 
@@ -55,13 +56,13 @@ def api(tmp_path_factory):
 
 @pytest.mark.parametrize("name, text, value, ok", PARAMS)
 def test_library_cli_and_api_accept_and_refuse_alike(api, capsys, name, text, value, ok):
-    option = SCAN_OPTIONS[name]
+    option = OPTIONS[name]
     message = _library(name, value)
     assert message == (None if ok else option.rule)
 
     # the CLI: the flag (every_frame is a flag without a value: only its valid values apply)
     if option.kind is bool:
-        argv = [option.flag] if value is True else [] if value is False else None
+        argv = [] if value is option.default else [option.flag] if value is (not option.default) else None
     else:
         argv = [option.flag, text]
     if argv is not None:
@@ -69,7 +70,7 @@ def test_library_cli_and_api_accept_and_refuse_alike(api, capsys, name, text, va
         out, err = capsys.readouterr()
         if ok:  # a real scan of the sample, with the config the library builds from the same value
             assert code == 0 and json.loads(out)["path"] == str(SAMPLE)
-            assert _scan_config(_parser().parse_args(["scan", *argv, str(SAMPLE)])) == ScanConfig(**{name: value})
+            assert _config(_parser().parse_args(["scan", *argv, str(SAMPLE)]), OPTIONS) == ScanConfig(**{name: value})
         else:
             assert (code, out, err.splitlines()) == (2, "", [f"unswap: {message}"])
 
@@ -87,13 +88,13 @@ def test_library_cli_and_api_accept_and_refuse_alike(api, capsys, name, text, va
 @pytest.mark.parametrize("name, text, value, ok", [p for p in PARAMS if p.values[0] in ("sample_fps", "detector")])
 def test_eval_takes_the_same_options(tmp_path, capsys, name, text, value, ok):
     labels = tmp_path / "labels.csv"  # missing: an accepted option gets as far as reading it
-    code = main(["eval", "--media", str(labels), SCAN_OPTIONS[name].flag, text])
+    code = main(["eval", "--media", str(labels), OPTIONS[name].flag, text])
     [line] = capsys.readouterr().err.splitlines()
     assert code == 2
     if ok:
         assert "labels.csv" in line
     else:
-        assert line == f"unswap: {SCAN_OPTIONS[name].rule}"
+        assert line == f"unswap: {OPTIONS[name].rule}"
 
 
 def test_the_openapi_form_is_the_options(api):
@@ -101,15 +102,15 @@ def test_the_openapi_form_is_the_options(api):
     body = client.get("/openapi.json").json()["paths"]["/api/scans"]["post"]["requestBody"]
     schema = body["content"]["multipart/form-data"]["schema"]
     assert schema["additionalProperties"] is False
-    assert list(schema["properties"]) == ["file", *SCAN_OPTIONS]
+    assert list(schema["properties"]) == ["file", *(o.name for o in OPTIONS)]
     props = schema["properties"]
     assert props["detector"]["enum"] == list_detectors()
     assert props["every_frame"]["type"] == "boolean"
     # each bound the schema states is where ScanConfig starts refusing
     for name in ("sample_fps", "max_frames", "min_face_px"):
-        p, kind = props[name], SCAN_OPTIONS[name].kind
+        p, kind = props[name], OPTIONS[name].kind
         step = 1 if kind is int else 0.001
-        rule = SCAN_OPTIONS[name].rule
+        rule = OPTIONS[name].rule
         if "minimum" in p:
             assert _library(name, kind(p["minimum"])) is None
         else:
@@ -123,4 +124,4 @@ def test_an_unknown_option_is_refused_by_the_api_with_the_options_named(api):
     _, client = api
     r = client.post("/api/scans", files={"file": ("x.jpg", SAMPLE.read_bytes())}, data={"threshold": "0.1"})
     assert r.status_code == 400 and r.json() == {
-        "code": "bad_option", "message": f"unknown option 'threshold' (options: {', '.join(SCAN_OPTIONS)})"}
+        "code": "bad_option", "message": f"unknown option 'threshold' (options: {', '.join(o.name for o in OPTIONS)})"}

@@ -119,9 +119,21 @@ def _multipart(props: dict, required: list[str]) -> dict:
 _FILE = {"type": "string", "format": "binary", "description": "the image or video"}
 
 
-def _scan_body(options) -> dict:
-    """The upload's form: the file and each of ``unswap.scan.OPTIONS``, as ScanConfig checks them."""
-    return _multipart({"file": _FILE, **{o.name: o.json_schema() for o in options}}, ["file"])
+def _upload_body(options) -> dict:
+    """An upload's form: the file and each of ``options`` (``unswap.options.Options``), as
+    their config checks them."""
+    return _multipart({"file": _FILE, **options.json_schema()}, ["file"])
+
+
+def _parse_options(options, fields: dict[str, str]) -> dict[str, Any]:
+    """The config keyword arguments an upload's form fields ask for; 400 ``bad_option``
+    with the config's own message for a field it refuses."""
+    from unswap.options import OptionError
+
+    try:
+        return options.parse(fields)
+    except OptionError as e:
+        raise ApiError(400, "bad_option", str(e)) from None
 
 
 _HASH_BODY = _multipart({"file": _FILE, "fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
@@ -204,7 +216,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     """The ASGI app for ``cfg``; its lifespan starts and stops the worker processes."""
     from unswap.detectors import DEFAULT_DETECTOR, list_detectors
     from unswap.report.html import CSP as REPORT_CSP
-    from unswap.scan import OPTIONS, ScanOptionError, parse_options
+    from unswap.scan import OPTIONS
     from unswap.serve.library import Library
 
     store = JobStore(cfg.data, cfg.keep_media)
@@ -301,7 +313,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     _vocabulary_route(app, api)
     _details_route(app, api, job_row)
 
-    @app.post("/api/scans", status_code=202, response_model=Created, dependencies=api, openapi_extra=_scan_body(OPTIONS),
+    @app.post("/api/scans", status_code=202, response_model=Created, dependencies=api, openapi_extra=_upload_body(OPTIONS),
               responses=_errors(*_UPLOAD_ERRORS), summary="Upload a file to scan")
     async def create_scan(request: Request):
         if store.unfinished() + budget.scans >= cfg.max_queue:
@@ -312,10 +324,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         try:
             if up.path is None:
                 raise ApiError(400, "bad_request", "no file: send the media in the field 'file'")
-            try:
-                opts = parse_options(up.fields)
-            except ScanOptionError as e:
-                raise ApiError(400, "bad_option", str(e)) from None
+            opts = _parse_options(OPTIONS, up.fields)
             try:
                 store.add(job_id, up.name, opts, cfg.max_queue)
             except QueueFull:
