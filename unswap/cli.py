@@ -53,6 +53,8 @@ _nonnegative_float = _number(float, 0.0, False, "a number of at least 0")
 def _parser() -> argparse.ArgumentParser:
     from unswap import __version__
     from unswap.evaluate import DEGRADATIONS
+    from unswap.evidence.hashing import OPTIONS as HASH_OPTIONS
+    from unswap.evidence.match import OPTIONS as MATCH_OPTIONS
     from unswap.scan import OPTIONS as SCAN_OPTIONS
 
     p = _Parser(prog="unswap", description="Find face-swapped faces in images and video.")
@@ -120,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("hash", help="PDQ perceptual hashes of images and video frames (docs/hash-format.md)")
     h.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders walked recursively")
-    h.add_argument("--fps", type=_positive_float, default=1.0, help="video frames hashed per second (default 1)")
+    _option_flags(h, HASH_OPTIONS)
     h.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
     h.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _batch_options(h)
@@ -129,11 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("suspect", metavar="SUSPECT", help="the image or video whose source is sought")
     m.add_argument("--against", required=True, type=Path, metavar="DIR|HASHFILE",
                    help="folder of source media (hashed now) or a file written by 'unswap hash'")
-    m.add_argument("--fps", type=_positive_float, default=2.0,
-                   help="video frames hashed per second, of the suspect and of a folder's videos (default 2)")
-    m.add_argument("--max-distance", type=_number(int, 0, False, "a whole number of at least 0"), default=31,
-                   help="PDQ bits (of 256) two matching frames may differ by (default 31)")
-    m.add_argument("--no-difference", action="store_true", help="skip the difference map against the source")
+    _option_flags(m, MATCH_OPTIONS)
     m.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     v = sub.add_parser("provenance", help="read and check C2PA Content Credentials")
@@ -453,19 +451,20 @@ def cmd_provenance(args) -> int:
 
 
 def cmd_hash(args) -> int:
-    from unswap.evidence.hashing import MAGIC, format_hashes, hash_media, to_dict
+    from unswap.evidence.hashing import MAGIC, OPTIONS, format_hashes, hash_media, to_dict
     from unswap.media import MediaError
 
+    cfg = _config(args, OPTIONS)
     if not args.json:
         print(MAGIC, flush=True)
     if _is_batch(args):
-        return _batch_hash(args)
+        return _batch_hash(args, cfg)
     if not args.paths:
         raise UserError("no PATH given")
     code = EXIT_OK
     for path in args.paths:
         try:
-            hashes = hash_media(path, args.fps)
+            hashes = hash_media(path, cfg.sample_fps)
         except MediaError as e:
             _err(f"{printable(path)}: {e}")
             code = EXIT_USER
@@ -593,7 +592,7 @@ def _batch_scan(args, cfg) -> int:
     return code
 
 
-def _batch_hash(args) -> int:
+def _batch_hash(args, cfg) -> int:
     from unswap import batch
     from unswap.evidence.hashing import format_hashes, to_dict
 
@@ -604,17 +603,15 @@ def _batch_hash(args) -> int:
         if outcome.result is not None:
             print(json.dumps(to_dict(outcome.result)) if args.json else format_hashes(outcome.result), flush=True)
 
-    return _batch_run(args, lambda frames: batch.hash_many(args.inputs.files, args.fps, jobs=args.jobs,
+    return _batch_run(args, lambda frames: batch.hash_many(args.inputs.files, cfg.sample_fps, jobs=args.jobs,
                                                              ray=args.ray), on_result, summary)
 
 
 def cmd_match(args) -> int:
-    from unswap.evidence.match import MatchConfig, MatchError, match, to_dict, to_text
+    from unswap.evidence.match import OPTIONS, MatchError, match, to_dict, to_text
     from unswap.media import MediaError
 
-    if not 0 <= args.max_distance < 128:
-        raise UserError("--max-distance must be in 0..127")
-    cfg = MatchConfig(sample_fps=args.fps, max_distance=args.max_distance, difference=not args.no_difference)
+    cfg = _config(args, OPTIONS)
     try:
         result = match(args.suspect, args.against, cfg)
     except MediaError as e:

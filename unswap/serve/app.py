@@ -136,8 +136,6 @@ def _parse_options(options, fields: dict[str, str]) -> dict[str, Any]:
         raise ApiError(400, "bad_option", str(e)) from None
 
 
-_HASH_BODY = _multipart({"file": _FILE, "fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
-                                                 "description": "video frames hashed a second (default 1)"}}, ["file"])
 # one of the two fields, not both: said in words, since a oneOf of `required` lists is read
 # differently by different tools
 _MATCH_BODY = _multipart({"file": _FILE, "hashes": {
@@ -215,6 +213,7 @@ class _SameSite:
 def create_app(cfg: ServeConfig) -> FastAPI:
     """The ASGI app for ``cfg``; its lifespan starts and stops the worker processes."""
     from unswap.detectors import DEFAULT_DETECTOR, list_detectors
+    from unswap.evidence.hashing import OPTIONS as HASH_OPTIONS
     from unswap.report.html import CSP as REPORT_CSP
     from unswap.scan import OPTIONS
     from unswap.serve.library import Library
@@ -384,25 +383,17 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         except MediaError as e:
             raise ApiError(415, "not_media", f"not usable media: {e}") from None
 
-    @app.post("/api/hash", dependencies=api, openapi_extra=_HASH_BODY, responses=_errors(*_UPLOAD_ERRORS),
+    @app.post("/api/hash", dependencies=api, openapi_extra=_upload_body(HASH_OPTIONS), responses=_errors(*_UPLOAD_ERRORS),
               summary="PDQ hashes of an upload (docs/hash-format.md), matched against the library; keeps no media")
     async def hash_upload(request: Request) -> dict[str, Any]:
-        from unswap.evidence.hashing import DEFAULT_HASH_FPS, MAGIC, format_hashes, hash_media, to_dict
+        from unswap.evidence.hashing import MAGIC, HashConfig, format_hashes, hash_media, to_dict
 
         dest, up = await _receive_temp(request)
         try:
             if up.path is None:
                 raise ApiError(400, "bad_request", "no file: send the media in the field 'file'")
-            extra = set(up.fields) - {"fps"}
-            if extra:
-                raise ApiError(400, "bad_option", f"unknown option {sorted(extra)[0]!r} (options: fps)")
-            try:
-                fps = float(up.fields.get("fps", DEFAULT_HASH_FPS))
-            except ValueError:
-                raise ApiError(400, "bad_option", "fps must be a number") from None
-            if not 0 < fps <= 60:
-                raise ApiError(400, "bad_option", "fps must be above 0 and at most 60")
-            h = await _in_thread(hash_media, dest, fps)
+            hashing_cfg = HashConfig(**_parse_options(HASH_OPTIONS, up.fields))
+            h = await _in_thread(hash_media, dest, hashing_cfg.sample_fps)
         finally:
             dest.unlink(missing_ok=True)
         h.path = up.name
