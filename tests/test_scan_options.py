@@ -137,7 +137,7 @@ def test_library_cli_and_api_accept_and_refuse_alike(api, hash_file, capsys, com
         assert (r.status_code, r.json()) == (400, {"code": "bad_option", "message": message})
     elif command == "scan":
         assert r.status_code == 202, r.text
-        stored = json.loads(app.state.pool.store.get(r.json()["id"])["options"])
+        stored = json.loads(app.state.serve.store.get(r.json()["id"])["options"])
         assert ScanConfig(**stored) == ScanConfig(**{name: value})
     else:
         assert r.status_code == 200, r.text
