@@ -229,4 +229,4 @@ def test_cli_bad_input_is_one_line_and_others_still_hash(tmp_path, capsys, case)
 
 def test_cli_refuses_a_bad_rate(capsys):
     code, _, err = run(capsys, "hash", "--fps", "0", str(SAMPLE))
-    assert code == 2 and err.strip() == "unswap: argument --fps: must be a positive number, not '0'"
+    assert code == 2 and err.strip() == "unswap: fps must be a number above 0 and at most 240"

@@ -53,6 +53,9 @@ _nonnegative_float = _number(float, 0.0, False, "a number of at least 0")
 def _parser() -> argparse.ArgumentParser:
     from unswap import __version__
     from unswap.evaluate import DEGRADATIONS
+    from unswap.evidence.hashing import OPTIONS as HASH_OPTIONS
+    from unswap.evidence.match import OPTIONS as MATCH_OPTIONS
+    from unswap.scan import OPTIONS as SCAN_OPTIONS
 
     p = _Parser(prog="unswap", description="Find face-swapped faces in images and video.")
     p.add_argument("--version", action="version", version=f"unswap {__version__}")
@@ -63,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="*", metavar="PATH",
                    help="image or video files, and folders walked recursively; - reads one file from stdin")
     s.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
-    _scan_flags(s, "every_frame", "sample_fps", "max_frames", "min_face_px", "detector")
+    _option_flags(s, SCAN_OPTIONS, "every_frame", "sample_fps", "max_frames", "min_face_px", "detector")
     s.add_argument("--quiet", action="store_true", help="no progress on stderr")
     s.add_argument("--report", type=Path, metavar="OUT.html",
                    help="also write a self-contained HTML evidence report (one PATH only)")
@@ -85,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--by", metavar="COLUMN", help="with --media: also report per value of this column (e.g. race)")
     e.add_argument("--holdout", action="store_true",
                    help="with --media on FairFace: only the photos training held out (200 per race group)")
-    _scan_flags(e, "sample_fps", "detector", note="with --media: ")
+    _option_flags(e, SCAN_OPTIONS, "sample_fps", "detector", note="with --media: ")
     e.add_argument("--scores", type=Path, help="write the score of each sample (or file) to this CSV")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--degrade", default="none", choices=DEGRADATIONS,
@@ -119,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("hash", help="PDQ perceptual hashes of images and video frames (docs/hash-format.md)")
     h.add_argument("paths", nargs="*", metavar="PATH", help="files, and folders walked recursively")
-    h.add_argument("--fps", type=_positive_float, default=1.0, help="video frames hashed per second (default 1)")
+    _option_flags(h, HASH_OPTIONS)
     h.add_argument("--json", action="store_true", help="one JSON object per input on stdout (JSON Lines)")
     h.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _batch_options(h)
@@ -128,11 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("suspect", metavar="SUSPECT", help="the image or video whose source is sought")
     m.add_argument("--against", required=True, type=Path, metavar="DIR|HASHFILE",
                    help="folder of source media (hashed now) or a file written by 'unswap hash'")
-    m.add_argument("--fps", type=_positive_float, default=2.0,
-                   help="video frames hashed per second, of the suspect and of a folder's videos (default 2)")
-    m.add_argument("--max-distance", type=_number(int, 0, False, "a whole number of at least 0"), default=31,
-                   help="PDQ bits (of 256) two matching frames may differ by (default 31)")
-    m.add_argument("--no-difference", action="store_true", help="skip the difference map against the source")
+    _option_flags(m, MATCH_OPTIONS)
     _folder_options(m, "with --against DIR: ")
     m.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
@@ -169,34 +168,29 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _scan_flags(p: argparse.ArgumentParser, *names: str, note: str = "") -> None:
-    """A flag for each named scan option (``unswap.scan.OPTIONS``), its help and default
-    taken from there. The flag keeps the text given (None: not given), for ``_scan_config``
-    to hand to ScanConfig, which checks it as it checks the service's form fields."""
-    from unswap.scan import SCAN_OPTIONS
-
-    for name in names:
-        o = SCAN_OPTIONS[name]
+def _option_flags(p: argparse.ArgumentParser, options, *names: str, note: str = "") -> None:
+    """A flag for each named option of ``options`` (an ``unswap.options.Options``; no names:
+    all of them), its help and default taken from there. The flag keeps the text given
+    (None: not given), for ``_config`` to hand to the config, which checks it as it checks
+    the service's form fields; a bool's flag sets the value its default is not."""
+    for o in [options[name] for name in names] or list(options):
         if o.kind is bool:
-            p.add_argument(o.flag, action="store_true", help=note + o.help)
+            p.add_argument(o.flag, dest=o.name, action="store_const", const=not o.default, default=None,
+                           help=note + ("do not " if o.default else "") + o.help)
             continue
         default = "no limit" if o.default is None else o.default if isinstance(o.default, str) else f"{o.default:g}"
-        p.add_argument(o.flag, default=None, help=f"{note}{o.help} (default {default})")
+        p.add_argument(o.flag, dest=o.name, default=None, help=f"{note}{o.help} (default {default})")
 
 
-def _scan_config(args, **more):
-    """The ScanConfig of the scan-option flags given (the rest keep ScanConfig's defaults);
-    a value it refuses is a UserError with ScanConfig's own message."""
-    from unswap.scan import SCAN_OPTIONS, ScanConfig, ScanOptionError, parse_options
+def _config(args, options, **more):
+    """The config of ``options`` with the flags given (the rest keep the config's defaults);
+    a value it refuses is a UserError with the config's own message."""
+    from unswap.options import OptionError
 
-    given = {}
-    for name in SCAN_OPTIONS:
-        value = getattr(args, name, None)
-        if value is not None and value is not False:
-            given[name] = value
+    given = {o.name: getattr(args, o.name) for o in options if getattr(args, o.name, None) is not None}
     try:
-        return ScanConfig(**parse_options(given), **more)
-    except ScanOptionError as e:
+        return options.config(**options.parse(given), **more)
+    except OptionError as e:
         raise UserError(str(e)) from None
 
 
@@ -245,9 +239,10 @@ def _progress(path: str, unit: str = "frame"):
 def cmd_scan(args) -> int:
     from unswap.media import MediaError
     from unswap.report import to_dict, to_text
+    from unswap.scan import OPTIONS as SCAN_OPTIONS
     from unswap.scan import Scanner
 
-    cfg = _scan_config(args, keep_crops=3 if args.report else 0)
+    cfg = _config(args, SCAN_OPTIONS, keep_crops=3 if args.report else 0)
     if args.paths.count("-") > 1:
         raise UserError("- (stdin) can be given once")
     if "-" in args.paths and sys.stdin.isatty():
@@ -328,8 +323,9 @@ def cmd_eval(args) -> int:
     from unswap.detectors import create_detector
     from unswap.evaluate import evaluate
     from unswap.facesets import FaceSetError
+    from unswap.scan import OPTIONS as SCAN_OPTIONS
 
-    cfg = _scan_config(args)
+    cfg = _config(args, SCAN_OPTIONS)
     if args.media is not None:
         return _eval_media(args, cfg)
     if args.faces is None or args.split is None:
@@ -464,19 +460,20 @@ def cmd_provenance(args) -> int:
 
 
 def cmd_hash(args) -> int:
-    from unswap.evidence.hashing import MAGIC, format_hashes, hash_media, to_dict
+    from unswap.evidence.hashing import MAGIC, OPTIONS, format_hashes, hash_media, to_dict
     from unswap.media import MediaError
 
+    cfg = _config(args, OPTIONS)
     if not args.json:
         print(MAGIC, flush=True)
     if _is_batch(args):
-        return _batch_hash(args)
+        return _batch_hash(args, cfg)
     if not args.paths:
         raise UserError("no PATH given")
     code = EXIT_OK
     for path in args.paths:
         try:
-            hashes = hash_media(path, args.fps)
+            hashes = hash_media(path, cfg.sample_fps)
         except MediaError as e:
             _err(f"{printable(path)}: {e}")
             code = EXIT_USER
@@ -605,7 +602,7 @@ def _batch_scan(args, cfg) -> int:
     return code
 
 
-def _batch_hash(args) -> int:
+def _batch_hash(args, cfg) -> int:
     from unswap import batch
     from unswap.evidence.hashing import format_hashes, to_dict
 
@@ -616,17 +613,15 @@ def _batch_hash(args) -> int:
         if outcome.result is not None:
             print(json.dumps(to_dict(outcome.result)) if args.json else format_hashes(outcome.result), flush=True)
 
-    return _batch_run(args, lambda frames: batch.hash_many(args.inputs.files, args.fps, jobs=args.jobs,
+    return _batch_run(args, lambda frames: batch.hash_many(args.inputs.files, cfg.sample_fps, jobs=args.jobs,
                                                              ray=args.ray), on_result, summary)
 
 
 def cmd_match(args) -> int:
-    from unswap.evidence.match import MatchConfig, MatchError, match, to_dict, to_text
+    from unswap.evidence.match import OPTIONS, MatchError, match, to_dict, to_text
     from unswap.media import MediaError
 
-    if not 0 <= args.max_distance < 128:
-        raise UserError("--max-distance must be in 0..127")
-    cfg = MatchConfig(sample_fps=args.fps, max_distance=args.max_distance, difference=not args.no_difference)
+    cfg = _config(args, OPTIONS)
     try:
         result = match(args.suspect, args.against, cfg, follow_links=args.follow_links, hidden=args.hidden)
     except MediaError as e:

@@ -41,11 +41,14 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from unswap.shots import ShotDetector, luma_thumbnail, rgb_thumbnail
 from unswap.types import Frame, MediaInfo, PathLike
 
-__all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "DecodeBudget", "DecodeLimits", "MediaError", "OFFLINE_URL",
+__all__ = ["DEFAULT_SAMPLE_FPS", "MAX_PIXELS", "MAX_SAMPLE_FPS", "DecodeBudget", "DecodeLimits", "MediaError", "OFFLINE_URL",
            "OverBudget", "frames", "looks_like_url", "planned_frames", "probe", "readable_file", "spooled"]
 
 DEFAULT_SAMPLE_FPS = 2.0
 """Frames per second sampled from a video by default: 20 frames for a 10 s clip."""
+
+MAX_SAMPLE_FPS = 240
+"""Most frames per second a user may ask to sample (scan, hash or match a video at)."""
 
 MAX_PIXELS = 100_000_000
 """Largest upright frame accepted, in pixels (width * height): guards decompression bombs."""

@@ -6,12 +6,9 @@ aggregate, then the file's Content Credentials beside the verdict.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -21,118 +18,14 @@ from unswap.detectors import DEFAULT_DETECTOR, Detector, create_detector, list_d
 from unswap.faces.align import crop
 from unswap.faces.detect import detect_faces
 from unswap.faces.track import FaceTracker
-from unswap.media import DEFAULT_SAMPLE_FPS, DecodeBudget, DecodeLimits, frames, planned_frames, probe
+from unswap.media import DEFAULT_SAMPLE_FPS, MAX_SAMPLE_FPS, DecodeBudget, DecodeLimits, frames, planned_frames, probe
+from unswap.options import Option, Options
 from unswap.prefetch import prefetch
 from unswap.shots import ShotDetector, shot_spans
 from unswap.types import MediaInfo, Track
 
 MIN_FACE_PX = 64.0
 """Faces narrower than this (box width, frame pixels) are too small to judge: see docs/face-size.md."""
-
-
-class ScanOptionError(ValueError):
-    """A scan option a user gave that a scan cannot take; ``str()`` is one line, the same
-    whether the option came from ``ScanConfig(...)``, a CLI flag or a request's form field."""
-
-
-@dataclass(frozen=True)
-class Option:
-    """One user-settable ``ScanConfig`` field: its type, bounds and help, declared once.
-
-    The CLI's flags, the service's form fields and its OpenAPI schema are made from these,
-    and ``ScanConfig`` checks itself against them, so every front end takes the same values
-    and refuses the rest with the same message. The default is the ``ScanConfig`` field's.
-    """
-
-    name: str
-    kind: type  # str, bool, int or float
-    help: str
-    minimum: float | None = None
-    maximum: float | None = None
-    above: bool = False  # the minimum itself is refused
-    optional: bool = False  # None (not set) is allowed
-    choices: Callable[[], list[str]] | None = None
-
-    @property
-    def default(self) -> Any:
-        return ScanConfig.__dataclass_fields__[self.name].default
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    @property
-    def rule(self) -> str:
-        """What a value must be, in words: the message of a refused value."""
-        if self.choices is not None:
-            return f"{self.name} must be one of: {', '.join(self.choices())}"
-        if self.kind is bool:
-            return f"{self.name} must be true or false"
-        what = "a whole number" if self.kind is int else "a number"
-        low, high = _number(self.minimum), _number(self.maximum)
-        if self.above:
-            return f"{self.name} must be {what} above {low} and at most {high}"
-        return f"{self.name} must be {what} from {low} to {high}"
-
-    def accepts(self, value: Any) -> bool:
-        if value is None:
-            return self.optional
-        if self.choices is not None:
-            return isinstance(value, str) and value in self.choices()
-        if self.kind is bool or isinstance(value, bool):
-            return self.kind is bool and isinstance(value, bool)
-        if not isinstance(value, int if self.kind is int else (int, float)):
-            return False
-        if not math.isfinite(value) or value > self.maximum:
-            return False
-        return value > self.minimum if self.above else value >= self.minimum
-
-    def from_text(self, text: Any) -> Any:
-        """The value a CLI argument or a form field means; text that is no value of the
-        option's type (and a value that is not text) is returned as it is, for
-        ``ScanConfig`` to refuse with the rule."""
-        if not isinstance(text, str):
-            return text
-        t = text.strip()
-        try:
-            if self.kind is bool:
-                return {"true": True, "false": False}[t]
-            if self.kind is int:
-                return int(t) if re.fullmatch(r"[+-]?[0-9]+", t) else text
-            if self.kind is float:
-                return float(t) if re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", t) else text
-        except KeyError:
-            return text
-        return text
-
-    def json_schema(self) -> dict[str, Any]:
-        """The option as an OpenAPI form field."""
-        if self.choices is not None:
-            return {"type": "string", "enum": self.choices(), "description": self.help}
-        if self.kind is bool:
-            return {"type": "boolean", "description": self.help}
-        out: dict[str, Any] = {"type": "integer" if self.kind is int else "number", "description": self.help}
-        out["exclusiveMinimum" if self.above else "minimum"] = self.minimum
-        out["maximum"] = self.maximum
-        return out
-
-
-def _number(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-OPTIONS: tuple[Option, ...] = (
-    Option("detector", str, "detector name, as 'unswap detectors' lists", choices=list_detectors),
-    Option("sample_fps", float, "video frames scored per second", minimum=0, maximum=240, above=True),
-    Option("every_frame", bool, "score every video frame (slow)"),
-    Option("max_frames", int, "score at most this many frames per video", minimum=1, maximum=1_000_000,
-           optional=True),
-    Option("min_face_px", float, "faces narrower than this (pixels) are reported as too small to judge, "
-           "never scored; see docs/face-size.md", minimum=0, maximum=4096),
-)
-"""The ``ScanConfig`` fields a user sets (CLI flags, the service's form fields), in order."""
-
-SCAN_OPTIONS: dict[str, Option] = {o.name: o for o in OPTIONS}
 
 
 @dataclass(frozen=True)
@@ -154,26 +47,20 @@ class ScanConfig:
     decode: DecodeLimits = DecodeLimits()  # a file past these gets OverBudget, not minutes of decoding
 
     def __post_init__(self):
-        check_options(self)
+        OPTIONS.check(self)
 
 
-def check_options(config: ScanConfig) -> None:
-    """Raise ScanOptionError naming the first option of ``config`` outside its rule."""
-    for option in OPTIONS:
-        if not option.accepts(getattr(config, option.name)):
-            raise ScanOptionError(option.rule)
-
-
-def parse_options(texts: dict[str, Any]) -> dict[str, Any]:
-    """The ``ScanConfig`` keyword arguments that option texts (a CLI's arguments, a form's
-    fields) ask for, checked by ``ScanConfig`` itself; ScanOptionError for a name that is
-    no option or a value outside its rule."""
-    unknown = sorted(set(texts) - set(SCAN_OPTIONS))
-    if unknown:
-        raise ScanOptionError(f"unknown option {unknown[0]!r} (options: {', '.join(SCAN_OPTIONS)})")
-    values = {name: SCAN_OPTIONS[name].from_text(text) for name, text in texts.items()}
-    ScanConfig(**values)
-    return values
+OPTIONS = Options(
+    ScanConfig,
+    Option("detector", str, "detector name, as 'unswap detectors' lists", choices=list_detectors),
+    Option("sample_fps", float, "video frames scored per second", minimum=0, maximum=MAX_SAMPLE_FPS, above=True),
+    Option("every_frame", bool, "score every video frame (slow)"),
+    Option("max_frames", int, "score at most this many frames per video", minimum=1, maximum=1_000_000,
+           optional=True),
+    Option("min_face_px", float, "faces narrower than this (pixels) are reported as too small to judge, "
+           "never scored; see docs/face-size.md", minimum=0, maximum=4096),
+)
+"""The ``ScanConfig`` fields a user sets (CLI flags, the service's form fields), in order."""
 
 
 @dataclass

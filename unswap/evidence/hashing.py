@@ -28,13 +28,16 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from unswap.media import MediaError, frames, probe
+from unswap.media import MAX_SAMPLE_FPS, MediaError, frames, probe
+from unswap.options import Option, Options
 from unswap.types import PathLike
 
 __all__ = [
     "DEFAULT_HASH_FPS",
     "FORMAT_VERSION",
     "MAGIC",
+    "OPTIONS",
+    "HashConfig",
     "HashFileError",
     "MediaHashes",
     "file_digest",
@@ -55,6 +58,25 @@ MAGIC = f"# unswap-hashes {FORMAT_VERSION}"
 
 _HEX_DIGITS = 64
 _BYTES = 32
+
+
+@dataclass(frozen=True)
+class HashConfig:
+    """How ``unswap hash`` and the service's ``/api/hash`` hash a file; each field is an
+    option (``OPTIONS``)."""
+
+    sample_fps: float = DEFAULT_HASH_FPS
+
+    def __post_init__(self) -> None:
+        OPTIONS.check(self)
+
+
+OPTIONS = Options(
+    HashConfig,
+    Option("fps", float, "video frames hashed per second", attr="sample_fps", minimum=0, maximum=MAX_SAMPLE_FPS,
+           above=True),
+)
+"""The ``HashConfig`` fields a user sets (``unswap hash`` flags, ``/api/hash`` form fields)."""
 
 
 class HashFileError(ValueError):

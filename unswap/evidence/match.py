@@ -36,13 +36,16 @@ from typing import Any
 
 import numpy as np
 
+from unswap.evidence.hashing import OPTIONS as HASH_OPTIONS
 from unswap.evidence.hashing import MediaHashes, file_digest, hamming, hash_media, read_hashes
 from unswap.media import MediaError, frames
+from unswap.options import Option, Options
 from unswap.types import PathLike
 
 __all__ = [
     "MAX_DISTANCE",
     "MIN_QUALITY",
+    "OPTIONS",
     "Difference",
     "MatchConfig",
     "MatchError",
@@ -76,14 +79,7 @@ class MatchError(Exception):
 
 @dataclass(frozen=True)
 class MatchConfig:
-    """How the suspect is compared with sources.
-
-    ``sample_fps``: frames hashed per second of the suspect video and of source videos hashed
-    on the fly. ``min_frames``: matched frames a video-to-video segment needs (fewer when
-    the suspect has fewer usable frames). ``max_gap_s``: longest unmatched stretch of
-    suspect time inside one segment. ``difference``: compute the difference map where the
-    source media is at hand.
-    """
+    """How the suspect is compared with sources; each field is an option (``OPTIONS``)."""
 
     sample_fps: float = 2.0
     max_distance: int = MAX_DISTANCE
@@ -93,12 +89,23 @@ class MatchConfig:
     difference: bool = True
 
     def __post_init__(self) -> None:
-        if self.sample_fps <= 0:
-            raise ValueError(f"sample_fps must be positive, not {self.sample_fps}")
-        if not 0 <= self.max_distance < 128:
-            raise ValueError(f"max_distance must be in 0..127, not {self.max_distance}")
-        if self.min_frames < 1:
-            raise ValueError(f"min_frames must be at least 1, not {self.min_frames}")
+        OPTIONS.check(self)
+
+
+OPTIONS = Options(
+    MatchConfig,
+    dataclasses.replace(HASH_OPTIONS["fps"], help="video frames hashed per second, of the suspect and of a "
+                                                  "folder's videos"),
+    Option("max_distance", int, "PDQ bits (of 256) two matching frames may differ by", minimum=0, maximum=127),
+    Option("min_quality", int, "PDQ quality (0..100) a frame's hash needs to be compared; flat or dark frames "
+           "score low", minimum=0, maximum=100),
+    Option("min_frames", int, "matched frames a video-to-video segment needs; fewer when the suspect has fewer "
+           "usable frames", minimum=1),
+    Option("max_gap_s", float, "longest unmatched stretch of suspect time inside one segment, in seconds "
+           "(never under 2.5 sampling steps)", minimum=0),
+    Option("difference", bool, "compute the difference map where the source media is at hand"),
+)
+"""The ``MatchConfig`` fields a user sets (``unswap match`` flags), in order."""
 
 
 @dataclass(frozen=True)

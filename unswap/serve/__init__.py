@@ -1,7 +1,8 @@
 """``unswap serve``: a local web page and HTTP API over the same Scanner the CLI uses.
 
-``app.py`` has the routes, ``jobs.py`` the SQLite job store and the worker processes,
-``upload.py`` the streaming upload, ``static/`` the page. FastAPI and uvicorn come with
+``app.py`` makes the app (error handlers, security middleware), ``routes/`` has its
+routers, one per concern, ``state.py`` what they share, ``jobs.py`` the SQLite job store
+and the worker processes, ``upload.py`` the streaming upload, ``static/`` the page. FastAPI and uvicorn come with
 the ``serve`` extra; this module imports neither, so the CLI can say what is missing.
 """
 
