@@ -7,10 +7,10 @@ whose frames score at or above the threshold is called fake; one most of whose f
 score below ``real_below`` is called real). The file's p_fake is
 that of its most suspect track among those seen in at least ``min_track_frames``
 sampled frames (short tracks are often false face detections), falling back to all
-tracks when none is that long. Labels come from the detector's rule
-(``DetectorConfig.label_for``): "fake" from its threshold up, "real" below its
-``real_below``, "uncertain" between; older configs use ``label_for`` here, a symmetric
-``uncertain_margin`` around the threshold.
+tracks when none is that long. Labels come from the detector's cuts (``label_for``, as
+``DetectorConfig.label_for`` applies it): "fake" from its threshold up, "real" below its
+``real_below``, "uncertain" between; older configs have a symmetric ``uncertain_margin``
+around the threshold instead.
 
 Segments say *when*: in a track judged fake, the runs of sampled frames
 whose p_fake, smoothed by a running median of three frames (one odd frame neither makes
@@ -33,10 +33,17 @@ class Verdict:
     p_fake: float | None
 
 
-def label_for(p: float, threshold: float, uncertain_margin: float = 0.0) -> str:
-    if abs(p - threshold) < uncertain_margin:
-        return "uncertain"
-    return "fake" if p >= threshold else "real"
+def label_for(p: float, threshold: float, uncertain_margin: float = 0.0, real_below: float | None = None) -> str:
+    """"fake", "uncertain" or "real" for a calibrated p_fake: "fake" from ``threshold`` up,
+    "real" below ``real_below``, "uncertain" between. Without ``real_below`` (older
+    configs), "uncertain" within ``uncertain_margin`` of the threshold on either side."""
+    if real_below is None:
+        if abs(p - threshold) < uncertain_margin:
+            return "uncertain"
+        return "fake" if p >= threshold else "real"
+    if p >= threshold:
+        return "fake"
+    return "real" if p < real_below else "uncertain"
 
 
 def score_tracks(tracks: list[Track], label: Callable[[float], str]) -> None:

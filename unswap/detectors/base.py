@@ -96,12 +96,8 @@ class DetectorConfig:
         )
 
     def label_for(self, p: float) -> str:
-        """"fake", "uncertain" or "real" for a calibrated p_fake."""
-        if self.real_below is None:
-            return label_for(p, self.threshold, self.uncertain_margin)
-        if p >= self.threshold:
-            return "fake"
-        return "real" if p < self.real_below else "uncertain"
+        """"fake", "uncertain" or "real" for a calibrated p_fake, by this config's cuts."""
+        return label_for(p, self.threshold, self.uncertain_margin, self.real_below)
 
     def rates_sentence(self) -> str | None:
         """The detector's measured error rates in plain sentences, or None where its
