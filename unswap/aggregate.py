@@ -19,12 +19,16 @@ nor breaks a run), is at or above the threshold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from unswap.types import Segment, Track
+
+MIN_TRACK_FRAMES = 2
+"""A file takes its most suspect track among those seen in at least this many sampled
+frames (a shorter one is often a false face detection)."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,40 @@ def label_for(p: float, threshold: float, uncertain_margin: float = 0.0, real_be
     return "real" if p < real_below else "uncertain"
 
 
+def track_p_fake(face_p: Sequence[float] | np.ndarray) -> float:
+    """A track's p_fake from its faces' p_fake, one a sampled frame: their median."""
+    return float(np.median(face_p))
+
+
+def file_p_fake(tracks: Sequence[tuple[float, int]], min_track_frames: int = MIN_TRACK_FRAMES) -> float:
+    """A file's p_fake from its scored tracks' (p_fake, sampled frames the track was seen
+    in): the most suspect track's among those seen in at least ``min_track_frames``
+    frames, or among all when none is that long."""
+    long_enough = [p for p, n in tracks if n >= min_track_frames] or [p for p, _ in tracks]
+    return max(long_enough)
+
+
+def file_scores(p: np.ndarray, n_files: int, file_idx: np.ndarray, track: np.ndarray) -> np.ndarray:
+    """(n_files,) file p_fake by the scan's rule (``track_p_fake``, ``file_p_fake``) from
+    faces scored outside a scan: per-face scores ``p`` (N,), each face's file index
+    (N,) and track id (N,), one face a sampled frame. NaN for a file with no face."""
+    out = np.full(n_files, np.nan)
+    for f in range(n_files):
+        sel = file_idx == f
+        if not sel.any():
+            continue
+        faces = [sel & (track == t) for t in np.unique(track[sel])]
+        out[f] = file_p_fake([(track_p_fake(p[m]), int(m.sum())) for m in faces])
+    return out
+
+
 def score_tracks(tracks: list[Track], label: Callable[[float], str]) -> None:
     """Fill each track's ``p_fake`` and ``label`` from its observations; ``label`` maps a
     p_fake to its word (a detector config's ``label_for``). A track whose faces were all
     too small to judge is labelled "too-small", with no p_fake."""
     for tr in tracks:
         ps = [o.p_fake for o in tr.observations if o.p_fake is not None]
-        tr.p_fake = float(np.median(ps)) if ps else None
+        tr.p_fake = track_p_fake(ps) if ps else None
         if tr.p_fake is not None:
             tr.label = label(tr.p_fake)
         else:
@@ -91,10 +122,10 @@ def score_segments(tracks: list[Track], threshold: float) -> None:
         tr.segments = fake_segments(tr, threshold) if tr.label == "fake" else []
 
 
-def file_verdict(tracks: list[Track], label: Callable[[float], str], min_track_frames: int = 2) -> Verdict:
+def file_verdict(tracks: list[Track], label: Callable[[float], str],
+                 min_track_frames: int = MIN_TRACK_FRAMES) -> Verdict:
     scored = [t for t in tracks if t.p_fake is not None]
     if not scored:
         return Verdict("too-small" if any(t.label == "too-small" for t in tracks) else "no-face", None)
-    long_enough = [t for t in scored if len(t.observations) >= min_track_frames] or scored
-    p = max(t.p_fake for t in long_enough)
+    p = file_p_fake([(t.p_fake, len(t.observations)) for t in scored], min_track_frames)
     return Verdict(label(p), float(p))

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from unswap.aggregate import file_scores
 from unswap.calibrate import fit_platt, prior_weights, verdict_thresholds
 from unswap.detectors.base import sigmoid
 from unswap.mediasets import PHOTO_HOLDOUTS, choosing_half, dev_files, person_folds, read_labels
@@ -88,7 +89,7 @@ def main() -> None:
         return {k: sigmoid(a * v + b) for k, v in logits.items()}
 
     final = calibrated(checkpoint_logits(args.final, val_x, sets))
-    files = {name: monitor.file_scores(final[name], len(y), fi, ti) for name, (y, _, fi, ti) in sets.items()}
+    files = {name: file_scores(final[name], len(y), fi, ti) for name, (y, _, fi, ti) in sets.items()}
     ins_files = read_labels(data / monitor.SETS["inswapper"])
     folds = person_folds(ins_files, len(args.fold))
     y_ins, _, fi, ti = sets["inswapper"]
@@ -96,7 +97,7 @@ def main() -> None:
     for k, path in enumerate(args.fold):
         # a fold run is used for its held-out inswapper people alone: val calibrates it
         p = calibrated(checkpoint_logits(path, val_x, {"inswapper": sets["inswapper"]}))["inswapper"]
-        s = monitor.file_scores(p, len(y_ins), fi, ti)
+        s = file_scores(p, len(y_ins), fi, ti)
         oof[folds == k] = s[folds == k]
     files["inswapper_oof"] = oof
     if args.oof_csv:
