@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from unswap.aggregate import file_scores
+from unswap.aggregate import file_scores, label_for
 from unswap.calibrate import fit_platt, prior_weights, verdict_thresholds
 from unswap.detectors.base import sigmoid
+from unswap.evaluate import told_shares
 from unswap.mediasets import PHOTO_HOLDOUTS, choosing_half, dev_files, person_folds, read_labels
 from unswap.metrics import roc_auc
 from unswap.paths import shared_data_dir
@@ -53,14 +54,13 @@ def checkpoint_logits(path: Path, val_x: np.ndarray, sets: dict) -> dict[str, np
 
 
 def three_way(p: np.ndarray, y: np.ndarray, threshold: float, real_below: float) -> dict:
-    """Shares of reals told real / uncertain / fake and of fakes told fake / uncertain / real."""
+    """Shares of reals and of fakes told real / uncertain / fake by the cuts, as
+    ``evaluate.measure_rows`` counts a scan's verdicts; ``p`` holds no NaN."""
     out = {}
     for name, sel in (("reals", y == 0), ("fakes", y == 1)):
         if sel.any():
-            q = p[sel]
-            out[name] = {"n": int(sel.sum()), "real": float(np.mean(q < real_below)),
-                         "uncertain": float(np.mean((q >= real_below) & (q < threshold))),
-                         "fake": float(np.mean(q >= threshold))}
+            told = [label_for(q, threshold, real_below=real_below) for q in p[sel]]
+            out[name] = {"n": int(sel.sum()), **told_shares(told)}
     if (y == 0).any() and (y == 1).any():
         out["auc"] = roc_auc(y, p)
     return out
