@@ -14,27 +14,17 @@ import numpy as np
 
 from unswap.aggregate import file_scores
 from unswap.media import MediaError
-from unswap.mediasets import dev_files
+from unswap.mediasets import DEV_SETS, dev_files
 from unswap.metrics import roc_auc
 from unswap.train.sources import file_crops
-
-SETS = {
-    "ffpp": "xdomain/ffpp_c23/labels.csv",
-    "inswapper": "xdomain/inswapper/labels.csv",
-    "fairface_holdout": "reals/fairface/labels.csv",
-    "celeba_holdout": "reals/celeba/labels.csv",
-    "lfw_holdout": "reals/lfw/labels.csv",
-    "videos": "videos/labels.csv",
-}
-
 
 def build(data_dir: Path, cache: Path, size: int) -> dict:
     """{set: (labels (F,), crops (N, S, S, 3) uint8, file index (N,), track id (N,))}."""
     if cache.is_file():
         z = np.load(cache)
-        return {k: (z[f"{k}_y"], z[f"{k}_x"], z[f"{k}_f"], z[f"{k}_t"]) for k in SETS if f"{k}_y" in z}
+        return {k: (z[f"{k}_y"], z[f"{k}_x"], z[f"{k}_f"], z[f"{k}_t"]) for k in DEV_SETS if f"{k}_y" in z}
     out, flat = {}, {}
-    for name, rel in SETS.items():
+    for name, rel in DEV_SETS.items():
         labels = Path(data_dir) / rel
         if not labels.is_file():
             continue

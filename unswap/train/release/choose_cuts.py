@@ -33,7 +33,7 @@ from unswap.aggregate import file_scores, label_for
 from unswap.calibrate import fit_platt, prior_weights, verdict_thresholds
 from unswap.detectors.base import sigmoid
 from unswap.evaluate import told_shares
-from unswap.mediasets import PHOTO_HOLDOUTS, choosing_half, dev_files, person_folds, read_labels
+from unswap.mediasets import DEV_SETS, PHOTO_HOLDOUTS, choosing_half, dev_files, person_folds, read_labels
 from unswap.metrics import roc_auc
 from unswap.paths import shared_data_dir
 from unswap.train import monitor
@@ -90,7 +90,7 @@ def main() -> None:
 
     final = calibrated(checkpoint_logits(args.final, val_x, sets))
     files = {name: file_scores(final[name], len(y), fi, ti) for name, (y, _, fi, ti) in sets.items()}
-    ins_files = read_labels(data / monitor.SETS["inswapper"])
+    ins_files = read_labels(data / DEV_SETS["inswapper"])
     folds = person_folds(ins_files, len(args.fold))
     y_ins, _, fi, ti = sets["inswapper"]
     oof = np.full(len(y_ins), np.nan)
@@ -111,7 +111,7 @@ def main() -> None:
     halves = {}
     for name in PHOTO_HOLDOUTS:
         if name in files:
-            choosing = choosing_half(dev_files(data / monitor.SETS[name]))
+            choosing = choosing_half(dev_files(data / DEV_SETS[name]))
             for sel, tag in ((choosing, "choose"), (~choosing, "check")):
                 halves[f"{name}_{tag}"] = (files[name][sel], labels[name][sel])
     chosen = {"val": (files["val"], val_y), "ffpp": (files["ffpp"], labels["ffpp"]),
