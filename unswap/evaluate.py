@@ -21,10 +21,15 @@ from unswap.metrics import expected_calibration_error, summary
 DEGRADATIONS = ("none", "jpeg40", "half", "half+jpeg40")
 
 
-def degrade_crop(rgb: np.ndarray, name: str) -> np.ndarray:
-    """(H, W, 3) uint8 RGB degraded by one of ``DEGRADATIONS``."""
+def _check_degradation(name: str) -> None:
+    """ValueError naming the choices unless ``name`` is one of ``DEGRADATIONS``."""
     if name not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {name!r}; one of {', '.join(DEGRADATIONS)}")
+
+
+def degrade_crop(rgb: np.ndarray, name: str) -> np.ndarray:
+    """(H, W, 3) uint8 RGB degraded by one of ``DEGRADATIONS``."""
+    _check_degradation(name)
     out = rgb
     if "half" in name:
         h, w = out.shape[:2]
@@ -49,8 +54,7 @@ def _batches(samples: Iterator[FaceSample], n: int) -> Iterator[list[FaceSample]
 
 def split_logits(detector: Detector, faces_dir: Path, split: str, batch_size: int = 64, degrade: str = "none"):
     """(keys, labels with 1 = fake, raw uncalibrated logits) for every sample of ``split``."""
-    if degrade not in DEGRADATIONS:
-        raise ValueError(f"unknown degradation {degrade!r}; one of {', '.join(DEGRADATIONS)}")
+    _check_degradation(degrade)  # before any face is scored
     keys, labels, logits = [], [], []
     for batch in _batches(iter_split(faces_dir, split), batch_size):
         crops = detector.resize_faces([degrade_crop(s.decode(), degrade) for s in batch])
