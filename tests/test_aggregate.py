@@ -1,6 +1,7 @@
 import numpy as np
+from conftest import shared
 
-from unswap.aggregate import file_verdict, label_for, score_tracks
+from unswap.aggregate import file_scores, file_verdict, label_for, score_tracks
 from unswap.types import FaceObservation, Track
 
 
@@ -49,6 +50,30 @@ def test_one_frame_blips_do_not_decide_a_video_when_longer_tracks_exist():
     only_blip = [_track(0, [0.99])]
     score_tracks(only_blip, at(0.5))
     assert file_verdict(only_blip, at(0.5)).label == "fake"
+
+
+def test_faces_scored_outside_a_scan_are_combined_by_the_scans_rule(detector):
+    """Training's monitor and choose-cuts combine faces cut outside a scan (arrays of face
+    scores, file index and track id) with ``file_scores``. On real scanned faces it gives
+    each clip the scan's p_fake; a file of two clips' tracks and a one-frame track
+    holding a third clip's most suspect face, what the scan's rule gives that file."""
+    from unswap.scan import ScanConfig, Scanner
+
+    names = ("real_aayrffkzxn.mp4_0_0.mp4", "fake_aaqaifqrwn.mp4_0_0.mp4", "fake_abhggqdift.mp4_0_0.mp4")
+    scanner = Scanner(ScanConfig(), detector=detector)
+    scans = [scanner.scan(shared("videos", "dfdc_face_tracks", n)) for n in names]
+    top = max((o for o in scans[2].tracks[0].observations if o.p_fake is not None), key=lambda o: o.p_fake)
+    made = [Track(0, scans[0].tracks[0].observations), Track(1, scans[1].tracks[0].observations), Track(2, [top])]
+    label = detector.config.label_for
+    score_tracks(made, label)
+    assert top.p_fake > max(made[0].p_fake, made[1].p_fake)  # the one-frame track would decide, were it long
+    files = [r.tracks for r in scans] + [made, made[2:]]
+    faces = [(o.p_fake, i, tr.track_id) for i, tracks in enumerate(files) for tr in tracks
+             for o in tr.observations if o.p_fake is not None]
+    p, f, t = (np.array(column) for column in zip(*faces))
+    got = file_scores(p, len(files) + 1, f, t)  # the last file has no face
+    assert got[:-1].tolist() == [r.p_fake for r in scans] + [file_verdict(made, label).p_fake, top.p_fake]
+    assert got[3] == max(made[0].p_fake, made[1].p_fake) and np.isnan(got[-1])
 
 
 def test_no_face_is_explicit():

@@ -50,7 +50,8 @@ def test_prior_weighted_platt_is_calibrated_at_the_prior_it_states():
 
 
 def _config(**kw) -> DetectorConfig:
-    return DetectorConfig("x", "v0", 160, (0.5,) * 3, (0.5,) * 3, 2.39, 0.02, **kw)
+    return DetectorConfig(name="x", version="v0", input_size=160, mean=(0.5,) * 3, std=(0.5,) * 3, side_per_scale=2.39,
+                          center_below=0.02, **kw)
 
 
 def test_three_way_labels_and_the_rates_sentence():

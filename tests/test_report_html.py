@@ -66,7 +66,8 @@ def test_report_names_verdict_segments_and_draws_overlays_only_on_swapped_moment
 def _config(**kw):
     from unswap.detectors.base import DetectorConfig
 
-    return DetectorConfig("x", "v0", 160, (0.5,) * 3, (0.5,) * 3, 2.39, 0.02, threshold=0.5, **kw)
+    return DetectorConfig(name="x", version="v0", input_size=160, mean=(0.5,) * 3, std=(0.5,) * 3, side_per_scale=2.39,
+                          center_below=0.02, threshold=0.5, **kw)
 
 
 RATES = {"outside": {"fpr": 0.04, "tpr": 0.55, "sets": "two held-out sets"}}

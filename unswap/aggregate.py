@@ -7,10 +7,10 @@ whose frames score at or above the threshold is called fake; one most of whose f
 score below ``real_below`` is called real). The file's p_fake is
 that of its most suspect track among those seen in at least ``min_track_frames``
 sampled frames (short tracks are often false face detections), falling back to all
-tracks when none is that long. Labels come from the detector's rule
-(``DetectorConfig.label_for``): "fake" from its threshold up, "real" below its
-``real_below``, "uncertain" between; older configs use ``label_for`` here, a symmetric
-``uncertain_margin`` around the threshold.
+tracks when none is that long. Labels come from the detector's cuts (``label_for``, as
+``DetectorConfig.label_for`` applies it): "fake" from its threshold up, "real" below its
+``real_below``, "uncertain" between; older configs have a symmetric ``uncertain_margin``
+around the threshold instead.
 
 Segments say *when*: in a track judged fake, the runs of sampled frames
 whose p_fake, smoothed by a running median of three frames (one odd frame neither makes
@@ -19,12 +19,16 @@ nor breaks a run), is at or above the threshold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from unswap.types import Segment, Track
+
+MIN_TRACK_FRAMES = 2
+"""A file takes its most suspect track among those seen in at least this many sampled
+frames (a shorter one is often a false face detection)."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,44 @@ class Verdict:
     p_fake: float | None
 
 
-def label_for(p: float, threshold: float, uncertain_margin: float = 0.0) -> str:
-    if abs(p - threshold) < uncertain_margin:
-        return "uncertain"
-    return "fake" if p >= threshold else "real"
+def label_for(p: float, threshold: float, uncertain_margin: float = 0.0, real_below: float | None = None) -> str:
+    """"fake", "uncertain" or "real" for a calibrated p_fake: "fake" from ``threshold`` up,
+    "real" below ``real_below``, "uncertain" between. Without ``real_below`` (older
+    configs), "uncertain" within ``uncertain_margin`` of the threshold on either side."""
+    if real_below is None:
+        if abs(p - threshold) < uncertain_margin:
+            return "uncertain"
+        return "fake" if p >= threshold else "real"
+    if p >= threshold:
+        return "fake"
+    return "real" if p < real_below else "uncertain"
+
+
+def track_p_fake(face_p: Sequence[float] | np.ndarray) -> float:
+    """A track's p_fake from its faces' p_fake, one a sampled frame: their median."""
+    return float(np.median(face_p))
+
+
+def file_p_fake(tracks: Sequence[tuple[float, int]], min_track_frames: int = MIN_TRACK_FRAMES) -> float:
+    """A file's p_fake from its scored tracks' (p_fake, sampled frames the track was seen
+    in): the most suspect track's among those seen in at least ``min_track_frames``
+    frames, or among all when none is that long."""
+    long_enough = [p for p, n in tracks if n >= min_track_frames] or [p for p, _ in tracks]
+    return max(long_enough)
+
+
+def file_scores(p: np.ndarray, n_files: int, file_idx: np.ndarray, track: np.ndarray) -> np.ndarray:
+    """(n_files,) file p_fake by the scan's rule (``track_p_fake``, ``file_p_fake``) from
+    faces scored outside a scan: per-face scores ``p`` (N,), each face's file index
+    (N,) and track id (N,), one face a sampled frame. NaN for a file with no face."""
+    out = np.full(n_files, np.nan)
+    for f in range(n_files):
+        sel = file_idx == f
+        if not sel.any():
+            continue
+        faces = [sel & (track == t) for t in np.unique(track[sel])]
+        out[f] = file_p_fake([(track_p_fake(p[m]), int(m.sum())) for m in faces])
+    return out
 
 
 def score_tracks(tracks: list[Track], label: Callable[[float], str]) -> None:
@@ -45,7 +83,7 @@ def score_tracks(tracks: list[Track], label: Callable[[float], str]) -> None:
     too small to judge is labelled "too-small", with no p_fake."""
     for tr in tracks:
         ps = [o.p_fake for o in tr.observations if o.p_fake is not None]
-        tr.p_fake = float(np.median(ps)) if ps else None
+        tr.p_fake = track_p_fake(ps) if ps else None
         if tr.p_fake is not None:
             tr.label = label(tr.p_fake)
         else:
@@ -84,10 +122,10 @@ def score_segments(tracks: list[Track], threshold: float) -> None:
         tr.segments = fake_segments(tr, threshold) if tr.label == "fake" else []
 
 
-def file_verdict(tracks: list[Track], label: Callable[[float], str], min_track_frames: int = 2) -> Verdict:
+def file_verdict(tracks: list[Track], label: Callable[[float], str],
+                 min_track_frames: int = MIN_TRACK_FRAMES) -> Verdict:
     scored = [t for t in tracks if t.p_fake is not None]
     if not scored:
         return Verdict("too-small" if any(t.label == "too-small" for t in tracks) else "no-face", None)
-    long_enough = [t for t in scored if len(t.observations) >= min_track_frames] or scored
-    p = max(t.p_fake for t in long_enough)
+    p = file_p_fake([(t.p_fake, len(t.observations)) for t in scored], min_track_frames)
     return Verdict(label(p), float(p))

@@ -13,7 +13,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from unswap import install_hint
 from unswap.text import printable
 
 EXIT_OK, EXIT_USER = 0, 2
@@ -393,10 +392,12 @@ def _faces_dir(arg: Path | None, required: bool = True) -> Path | None:
 
 
 def cmd_train(args) -> int:
+    from unswap.errors import MissingExtra
+
     try:
         from unswap.train.loop import train
     except ImportError:
-        raise UserError(f"training needs the train extra: {install_hint('train')}") from None
+        raise UserError(str(MissingExtra("train", "training"))) from None
     if not args.config.is_file():
         raise UserError(f"{args.config}: no such config file")
     if args.pack is not None and not args.pack.is_file():
@@ -413,10 +414,12 @@ def cmd_train(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from unswap.errors import MissingExtra
+
     try:
         from unswap.train.export import export
     except ImportError:
-        raise UserError(f"export needs the train extra: {install_hint('train')}") from None
+        raise UserError(str(MissingExtra("train", "export"))) from None
     for path in args.checkpoint:
         if not path.is_file():
             raise UserError(f"{path}: no such checkpoint")

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from unswap.types import PathLike
+
+
+class FileError(Exception):
+    """Something about one file that stops a part of unswap reading it.
+
+    ``str()`` is one line saying why, without the path (callers print it); ``path`` names the file.
+    """
+
+    def __init__(self, reason: str, path: PathLike | None = None) -> None:
+        super().__init__(reason)
+        self.path = None if path is None else str(path)
+
 
 class MissingExtra(RuntimeError):
     """A package that a part of unswap imports on first use is not installed.

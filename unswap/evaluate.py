@@ -8,7 +8,7 @@ up) and ``half+jpeg40`` (both, in the order a re-upload does them).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -21,10 +21,15 @@ from unswap.metrics import expected_calibration_error, summary
 DEGRADATIONS = ("none", "jpeg40", "half", "half+jpeg40")
 
 
-def degrade_crop(rgb: np.ndarray, name: str) -> np.ndarray:
-    """(H, W, 3) uint8 RGB degraded by one of ``DEGRADATIONS``."""
+def _check_degradation(name: str) -> None:
+    """ValueError naming the choices unless ``name`` is one of ``DEGRADATIONS``."""
     if name not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {name!r}; one of {', '.join(DEGRADATIONS)}")
+
+
+def degrade_crop(rgb: np.ndarray, name: str) -> np.ndarray:
+    """(H, W, 3) uint8 RGB degraded by one of ``DEGRADATIONS``."""
+    _check_degradation(name)
     out = rgb
     if "half" in name:
         h, w = out.shape[:2]
@@ -49,8 +54,7 @@ def _batches(samples: Iterator[FaceSample], n: int) -> Iterator[list[FaceSample]
 
 def split_logits(detector: Detector, faces_dir: Path, split: str, batch_size: int = 64, degrade: str = "none"):
     """(keys, labels with 1 = fake, raw uncalibrated logits) for every sample of ``split``."""
-    if degrade not in DEGRADATIONS:
-        raise ValueError(f"unknown degradation {degrade!r}; one of {', '.join(DEGRADATIONS)}")
+    _check_degradation(degrade)  # before any face is scored
     keys, labels, logits = [], [], []
     for batch in _batches(iter_split(faces_dir, split), batch_size):
         crops = detector.resize_faces([degrade_crop(s.decode(), degrade) for s in batch])
@@ -165,15 +169,14 @@ def measure_rows(rows: list[dict], name: str, by: str | None = None) -> dict:
                "too_small": sum(r["verdict"] == "too-small" for r in sel)}
         if reals and fakes:
             out["auc"] = roc_auc([int(r["label"] == "fake") for r in scored], [r["p_fake"] for r in scored])
-        for rate, group in (("fpr", reals), ("tpr", fakes)):
-            if group:
-                out[rate] = sum(r["verdict"] == "fake" for r in group) / len(group)
         # the three-way answer: what the verdict told each class, shares summing to 1
-        for key, group, words in (("reals_told", reals, ("real", "uncertain", "fake")),
-                                  ("fakes_told", fakes, ("fake", "uncertain", "real"))):
-            if group:
-                out[key] = {w: sum(r["verdict"] == w for r in group) / len(group) for w in words}
-        return out
+        told = {key: told_shares([r["verdict"] for r in group], words)
+                for key, group, words in (("reals_told", reals, ("real", "uncertain", "fake")),
+                                          ("fakes_told", fakes, ("fake", "uncertain", "real"))) if group}
+        for rate, key in (("fpr", "reals_told"), ("tpr", "fakes_told")):
+            if key in told:
+                out[rate] = told[key]["fake"]
+        return out | told
 
     result = {"labels": name, "overall": measure(rows), "by_method": {}, "by_group": {}}
     for m in sorted({r["method"] for r in rows}):
@@ -182,6 +185,12 @@ def measure_rows(rows: list[dict], name: str, by: str | None = None) -> dict:
         for g in sorted({r["group"] for r in rows}):
             result["by_group"][g] = measure([r for r in rows if r["group"] == g])
     return result
+
+
+def told_shares(verdicts: Sequence[str], words: Sequence[str] = ("real", "uncertain", "fake")) -> dict[str, float]:
+    """The share of ``verdicts`` (the words one class of files was told) that is each of
+    ``words``, in that order."""
+    return {w: sum(v == w for v in verdicts) / len(verdicts) for w in words}
 
 
 def media_text(detector_id: str, result: dict, by: str | None = None) -> str:

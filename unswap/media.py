@@ -38,6 +38,7 @@ import av.sidedata.sidedata
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from unswap.errors import FileError
 from unswap.shots import ShotDetector, luma_thumbnail, rgb_thumbnail
 from unswap.types import Frame, MediaInfo, PathLike
 
@@ -74,15 +75,8 @@ _PILLOW_IDENTIFY_ONLY = {"MPEG"}
 _log = logging.getLogger(__name__)
 
 
-class MediaError(Exception):
-    """A file that is not a readable image or video.
-
-    ``str()`` is one line saying why, without the path (callers print it); ``path`` names the file.
-    """
-
-    def __init__(self, reason: str, path: PathLike | None = None) -> None:
-        super().__init__(reason)
-        self.path = None if path is None else str(path)
+class MediaError(FileError):
+    """A file that is not a readable image or video."""
 
 
 class OverBudget(MediaError):
@@ -278,7 +272,7 @@ def spooled(stream: BinaryIO, suffix: str = "") -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def readable_file(path: PathLike, error: type[Exception] = MediaError, allow_empty: bool = False) -> Path:
+def readable_file(path: PathLike, error: type[FileError] = MediaError, allow_empty: bool = False) -> Path:
     """``path`` as a Path when it names a regular, readable (and, unless ``allow_empty``,
     non-empty) file; else raises ``error(reason, path)`` with a one-line reason. A URL is
     told that unswap works offline."""

@@ -125,6 +125,17 @@ def dev_files(labels_csv: str | Path) -> list[LabelledFile]:
     return files
 
 
+DEV_SETS = {
+    "ffpp": "xdomain/ffpp_c23/labels.csv",
+    "inswapper": "xdomain/inswapper/labels.csv",
+    "fairface_holdout": "reals/fairface/labels.csv",
+    "celeba_holdout": "reals/celeba/labels.csv",
+    "lfw_holdout": "reals/lfw/labels.csv",
+    "videos": "videos/labels.csv",
+}
+"""The labelled sets that the training monitor and the verdict steps score file by file
+(through ``dev_files``), by name: each one's ``labels.csv`` under the shared data folder."""
+
 PHOTO_HOLDOUTS = ("fairface_holdout", "celeba_holdout", "lfw_holdout")
 """The dev sets of held-out real photos, by the names the monitor and the verdict steps use."""
 

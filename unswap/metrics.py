@@ -5,15 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def _roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At each distinct score, highest first: the fakes (true positives) and reals (false
+    positives) scoring at or above it, and the score."""
     order = np.argsort(-scores, kind="mergesort")
     s, y = scores[order], labels[order]
     distinct = np.r_[np.where(np.diff(s))[0], len(s) - 1]
     tps = np.cumsum(y)[distinct]
-    fps = (1 + distinct) - tps
+    return tps, (1 + distinct) - tps, s[distinct]
+
+
+def _roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tps, fps, thresholds = _counts(labels, scores)
     tpr = np.r_[0.0, tps / max(tps[-1], 1)]
     fpr = np.r_[0.0, fps / max(fps[-1], 1)]
-    return fpr, tpr, np.r_[np.inf, s[distinct]]
+    return fpr, tpr, np.r_[np.inf, thresholds]
 
 
 def roc_auc(labels, scores) -> float:
@@ -28,13 +34,8 @@ def roc_auc(labels, scores) -> float:
 
 def average_precision(labels, scores) -> float:
     """Average precision: sum over thresholds of (recall step) x precision."""
-    y = np.asarray(labels, np.float64)
-    s = np.asarray(scores, np.float64)
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    distinct = np.r_[np.where(np.diff(s))[0], len(s) - 1]
-    tps = np.cumsum(y)[distinct]
-    precision = tps / (distinct + 1)
+    tps, fps, _ = _counts(np.asarray(labels, np.float64), np.asarray(scores, np.float64))
+    precision = tps / (tps + fps)
     recall = tps / max(tps[-1], 1)
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 

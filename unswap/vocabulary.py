@@ -48,6 +48,7 @@ class Words:
         return asdict(self)
 
 
+_FAKE_NOT = "It is not proof: detectors also flag real faces that are blurred, dark, tiny or heavily compressed."
 _UNCERTAIN_NOT = "It is neither a finding of a swap nor a clearance."
 _UNCERTAIN_NEXT = ("Look for the original {original}; the moments and faces the report names are where to "
                    "look, but they prove nothing either way.")
@@ -57,14 +58,14 @@ WORDS: dict[str, Words] = {
         "Likely face-swapped",
         "The detector found the traces face-swap tools leave when they paste a face in (blending seams, a change "
         "of sharpness or colour between the face and its surroundings), clearly enough to call it.",
-        "It is not proof: detectors also flag real faces that are blurred, dark, tiny or heavily compressed.",
+        _FAKE_NOT,
         "Check the moments and regions the report names, and look for the original the {kind} was made from: "
         "it shows what was changed."),
     "fake-weak": Words(
         "Possibly face-swapped",
         "The detector scores a face at or above its threshold for \"fake\", but its error rates are not measured "
         "outside its training data, or the score is not high, so the call is a weak one.",
-        "It is not proof: detectors also flag real faces that are blurred, dark, tiny or heavily compressed.",
+        _FAKE_NOT,
         "Check the moments and regions the report names, and look for the original the {kind} was made from."),
     "real": Words(
         "No sign of a face swap",

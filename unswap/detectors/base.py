@@ -46,31 +46,37 @@ def golden_crops(size: int) -> np.ndarray:
     return np.stack([face, face[:, ::-1], noise])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DetectorConfig:
-    """What a checkpoint folder's ``config.json`` says about its weights."""
+    """What a checkpoint folder's ``config.json`` says about its weights, by group; built
+    by name (``from_file``, or ``dataclasses.replace`` of one)."""
 
+    # what it is: ``name.version`` is its id in the registry
     name: str
     version: str
+    description: str = ""  # one sentence: what the detector is and how it differs from the others
+    model_file: str = "model.onnx"  # relative to the config's folder
+    # what the network sees: crops of input_size px, normalised by mean and std (0..1 scale);
+    # with flip_tta the raw outputs of each crop and its mirror image are averaged
     input_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    flip_tta: bool = False
+    # where the crop lies around a face (``unswap.faces.align.crop_box``)
     side_per_scale: float
     center_below: float
+    # calibrated p_fake = sigmoid(platt_a * logit + platt_b), assuming prior_fake of fakes
     platt_a: float = 1.0
     platt_b: float = 0.0
-    threshold: float = 0.5  # p_fake at or above this: "fake"
-    uncertain_margin: float = 0.0  # older configs: "uncertain" within this of threshold
-    # Newer configs: below ``real_below`` "real" (no sign of a swap found); from there
-    # up to ``threshold`` "uncertain". None: the older symmetric margin rule.
+    prior_fake: float | None = None
+    # the verdict (``label_for``): "fake" from threshold up, "real" (no sign of a swap found)
+    # below real_below, "uncertain" between; older configs (real_below None): "uncertain"
+    # within uncertain_margin of threshold. rates: error rates measured at these cuts, e.g.
+    # {"outside": {"fpr": 0.04, "tpr": 0.55, "sets": "..."}, "val": {...}}; ``rates_sentence``
+    threshold: float = 0.5
     real_below: float | None = None
-    prior_fake: float | None = None  # share of fakes the calibrated p_fake assumes
-    # Measured error rates at the shipped thresholds, e.g. {"outside": {"fpr": 0.04,
-    # "tpr": 0.55, "sets": "..."}, "val": {...}}; see ``rates_sentence``.
+    uncertain_margin: float = 0.0
     rates: dict = field(default_factory=dict)
-    flip_tta: bool = False  # average the raw outputs of each crop and its mirror image
-    model_file: str = "model.onnx"  # relative to the config's folder
-    description: str = ""  # one sentence: what the detector is and how it differs from the others
 
     @classmethod
     def from_file(cls, path: Path) -> DetectorConfig:
@@ -96,12 +102,8 @@ class DetectorConfig:
         )
 
     def label_for(self, p: float) -> str:
-        """"fake", "uncertain" or "real" for a calibrated p_fake."""
-        if self.real_below is None:
-            return label_for(p, self.threshold, self.uncertain_margin)
-        if p >= self.threshold:
-            return "fake"
-        return "real" if p < self.real_below else "uncertain"
+        """"fake", "uncertain" or "real" for a calibrated p_fake, by this config's cuts."""
+        return label_for(p, self.threshold, self.uncertain_margin, self.real_below)
 
     def rates_sentence(self) -> str | None:
         """The detector's measured error rates in plain sentences, or None where its

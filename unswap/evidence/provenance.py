@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from unswap.errors import MissingExtra
+from unswap.errors import FileError, MissingExtra
 from unswap.types import PathLike
 
 __all__ = ["Action", "Issue", "Provenance", "ProvenanceError", "has_manifest_store", "read_provenance",
@@ -55,15 +55,8 @@ metadata do not count."""
 _MARKER = b"jumdc2pa"  # JUMBF description box of a C2PA manifest store, same in every container
 
 
-class ProvenanceError(Exception):
-    """A file whose Content Credentials cannot be looked for (missing, unreadable, unsupported).
-
-    ``str()`` is one line saying why, without the path (callers print it); ``path`` names the file.
-    """
-
-    def __init__(self, reason: str, path: PathLike | None = None) -> None:
-        super().__init__(reason)
-        self.path = None if path is None else str(path)
+class ProvenanceError(FileError):
+    """A file whose Content Credentials cannot be looked for (missing, unreadable, unsupported)."""
 
 
 @dataclass(frozen=True)

@@ -97,9 +97,9 @@ class TrainConfig:
                 raise ConfigError(f"{source}: [[mix]] table {i + 1}: {what}")
             slots.append(MixSlot(str(slot["source"]), int(slot["n"]), bool(slot.get("blend", False))))
         values["mix"] = tuple(slots)
-        for key in ("mean", "std", "probe_steps", "downscale"):
-            if values.get(key) is not None:
-                values[key] = tuple(values[key])
+        for f in dataclasses.fields(cls):  # TOML gives lists where a field is a tuple
+            if f.type.startswith("tuple") and values.get(f.name) is not None:
+                values[f.name] = tuple(values[f.name])
         cfg = cls(**values)
         if cfg.mixed and cfg.steps_per_epoch is None:
             raise ConfigError(f"{source}: a mixed recipe needs steps_per_epoch")

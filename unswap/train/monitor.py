@@ -3,7 +3,7 @@ the shared DFDC clips, scored file by file as a scan scores them, from face crop
 once (``unswap.train.sources.file_crops``) and cached.
 
 A file's score is that of its most suspect track (median over the track's faces) among
-tracks seen in at least two sampled frames, as ``unswap.aggregate`` does.
+tracks seen in at least two sampled frames: ``unswap.aggregate.file_scores``, the scan's rule.
 """
 
 from __future__ import annotations
@@ -12,28 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
+from unswap.aggregate import file_scores
 from unswap.media import MediaError
-from unswap.mediasets import dev_files
+from unswap.mediasets import DEV_SETS, dev_files
 from unswap.metrics import roc_auc
 from unswap.train.sources import file_crops
-
-SETS = {
-    "ffpp": "xdomain/ffpp_c23/labels.csv",
-    "inswapper": "xdomain/inswapper/labels.csv",
-    "fairface_holdout": "reals/fairface/labels.csv",
-    "celeba_holdout": "reals/celeba/labels.csv",
-    "lfw_holdout": "reals/lfw/labels.csv",
-    "videos": "videos/labels.csv",
-}
-
 
 def build(data_dir: Path, cache: Path, size: int) -> dict:
     """{set: (labels (F,), crops (N, S, S, 3) uint8, file index (N,), track id (N,))}."""
     if cache.is_file():
         z = np.load(cache)
-        return {k: (z[f"{k}_y"], z[f"{k}_x"], z[f"{k}_f"], z[f"{k}_t"]) for k in SETS if f"{k}_y" in z}
+        return {k: (z[f"{k}_y"], z[f"{k}_x"], z[f"{k}_f"], z[f"{k}_t"]) for k in DEV_SETS if f"{k}_y" in z}
     out, flat = {}, {}
-    for name, rel in SETS.items():
+    for name, rel in DEV_SETS.items():
         labels = Path(data_dir) / rel
         if not labels.is_file():
             continue
@@ -55,19 +46,6 @@ def build(data_dir: Path, cache: Path, size: int) -> dict:
         print(f"monitor: {name}: {len(files)} files, {len(xs)} faces", flush=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **flat)
-    return out
-
-
-def file_scores(p: np.ndarray, n_files: int, file_idx: np.ndarray, track: np.ndarray) -> np.ndarray:
-    """Per-file score from per-face scores; NaN for files with no face."""
-    out = np.full(n_files, np.nan)
-    for f in range(n_files):
-        sel = file_idx == f
-        if not sel.any():
-            continue
-        tracks = [(np.median(p[sel & (track == t)]), int((sel & (track == t)).sum())) for t in np.unique(track[sel])]
-        long = [m for m, k in tracks if k >= 2] or [m for m, _ in tracks]
-        out[f] = max(long)
     return out
 
 

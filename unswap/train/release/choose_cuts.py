@@ -29,9 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from unswap.aggregate import file_scores, label_for
 from unswap.calibrate import fit_platt, prior_weights, verdict_thresholds
 from unswap.detectors.base import sigmoid
-from unswap.mediasets import PHOTO_HOLDOUTS, choosing_half, dev_files, person_folds, read_labels
+from unswap.evaluate import told_shares
+from unswap.mediasets import DEV_SETS, PHOTO_HOLDOUTS, choosing_half, dev_files, person_folds, read_labels
 from unswap.metrics import roc_auc
 from unswap.paths import shared_data_dir
 from unswap.train import monitor
@@ -52,14 +54,13 @@ def checkpoint_logits(path: Path, val_x: np.ndarray, sets: dict) -> dict[str, np
 
 
 def three_way(p: np.ndarray, y: np.ndarray, threshold: float, real_below: float) -> dict:
-    """Shares of reals told real / uncertain / fake and of fakes told fake / uncertain / real."""
+    """Shares of reals and of fakes told real / uncertain / fake by the cuts, as
+    ``evaluate.measure_rows`` counts a scan's verdicts; ``p`` holds no NaN."""
     out = {}
     for name, sel in (("reals", y == 0), ("fakes", y == 1)):
         if sel.any():
-            q = p[sel]
-            out[name] = {"n": int(sel.sum()), "real": float(np.mean(q < real_below)),
-                         "uncertain": float(np.mean((q >= real_below) & (q < threshold))),
-                         "fake": float(np.mean(q >= threshold))}
+            told = [label_for(q, threshold, real_below=real_below) for q in p[sel]]
+            out[name] = {"n": int(sel.sum()), **told_shares(told)}
     if (y == 0).any() and (y == 1).any():
         out["auc"] = roc_auc(y, p)
     return out
@@ -88,15 +89,15 @@ def main() -> None:
         return {k: sigmoid(a * v + b) for k, v in logits.items()}
 
     final = calibrated(checkpoint_logits(args.final, val_x, sets))
-    files = {name: monitor.file_scores(final[name], len(y), fi, ti) for name, (y, _, fi, ti) in sets.items()}
-    ins_files = read_labels(data / monitor.SETS["inswapper"])
+    files = {name: file_scores(final[name], len(y), fi, ti) for name, (y, _, fi, ti) in sets.items()}
+    ins_files = read_labels(data / DEV_SETS["inswapper"])
     folds = person_folds(ins_files, len(args.fold))
     y_ins, _, fi, ti = sets["inswapper"]
     oof = np.full(len(y_ins), np.nan)
     for k, path in enumerate(args.fold):
         # a fold run is used for its held-out inswapper people alone: val calibrates it
         p = calibrated(checkpoint_logits(path, val_x, {"inswapper": sets["inswapper"]}))["inswapper"]
-        s = monitor.file_scores(p, len(y_ins), fi, ti)
+        s = file_scores(p, len(y_ins), fi, ti)
         oof[folds == k] = s[folds == k]
     files["inswapper_oof"] = oof
     if args.oof_csv:
@@ -110,7 +111,7 @@ def main() -> None:
     halves = {}
     for name in PHOTO_HOLDOUTS:
         if name in files:
-            choosing = choosing_half(dev_files(data / monitor.SETS[name]))
+            choosing = choosing_half(dev_files(data / DEV_SETS[name]))
             for sel, tag in ((choosing, "choose"), (~choosing, "check")):
                 halves[f"{name}_{tag}"] = (files[name][sel], labels[name][sel])
     chosen = {"val": (files["val"], val_y), "ffpp": (files["ffpp"], labels["ffpp"]),

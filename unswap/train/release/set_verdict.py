@@ -35,14 +35,13 @@ from unswap.calibrate import fit_platt, prior_weights, verdict_thresholds
 from unswap.detectors.base import sigmoid
 from unswap.detectors.effnet_onnx import OnnxDetector
 from unswap.evaluate import measure_rows, scan_labelled, split_logits
-from unswap.mediasets import PHOTO_HOLDOUTS, choosing_half, dev_files
+from unswap.mediasets import DEV_SETS, PHOTO_HOLDOUTS, choosing_half, dev_files
 from unswap.metrics import expected_calibration_error, summary
 from unswap.paths import shared_data_dir
 from unswap.scan import ScanConfig, Scanner
 
-SETS = {"ffpp_c23": "xdomain/ffpp_c23/labels.csv", "inswapper": "xdomain/inswapper/labels.csv",
-        "fairface_holdout": "reals/fairface/labels.csv", "celeba_holdout": "reals/celeba/labels.csv",
-        "lfw_holdout": "reals/lfw/labels.csv", "dfdc_clips": "videos/labels.csv"}
+# the dev sets, by the names the shipped configs' rates give them
+SETS = {{"ffpp": "ffpp_c23", "videos": "dfdc_clips"}.get(name, name): rel for name, rel in DEV_SETS.items()}
 NAMES = {"ffpp_c23": "FaceForensics++ clips",
          "inswapper": "FFHQ photos and inswapper swaps of people it was not trained on",
          "fairface_holdout": "FairFace photos", "celeba_holdout": "CelebA photos", "lfw_holdout": "LFW news photos",
