@@ -1,22 +1,9 @@
-from __future__ import annotations
-
-from pathlib import Path
+"""Fixtures shared by every test folder; paths and data helpers live in ``tests.helpers``."""
 
 import numpy as np
 import pytest
 
-from unswap.paths import shared_data_dir
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "unswap" / "samples" / "astronaut.jpg"
-
-
-def shared(*parts: str) -> Path:
-    """A path under the shared data folder; skips the test when it is absent."""
-    p = shared_data_dir().joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"shared data not found at {p} (set UNSWAP_DATA)")
-    return p
+from tests.helpers.paths import SAMPLE
 
 
 @pytest.fixture(scope="session")

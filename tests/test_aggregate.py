@@ -1,5 +1,5 @@
 import numpy as np
-from conftest import shared
+from tests.helpers.paths import shared
 
 from unswap.aggregate import file_scores, file_verdict, label_for, score_tracks
 from unswap.types import FaceObservation, Track

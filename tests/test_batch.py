@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE, shared
-from media_files import not_media, write_video
+from tests.helpers.paths import REPO, SAMPLE, shared
+from tests.helpers.media_files import not_media, write_video
 
 from unswap.batch import ResultsError, ResultsFile, hash_many, scan_many
 from unswap.cli import main

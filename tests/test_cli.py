@@ -9,8 +9,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, shared
-from media_files import not_media, png_claiming, write_video
+from tests.helpers.paths import SAMPLE, shared
+from tests.helpers.media_files import not_media, png_claiming, write_video
 from PIL import Image
 
 from unswap.cli import main

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import SAMPLE, shared
+from tests.helpers.paths import SAMPLE, shared
 from unswap.cli import main
 from unswap.mediasets import MediaSetError, fairface_holdout, read_labels
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.helpers.paths import DATA
 from unswap.media import MediaError, frames, probe
 
-FINDS = Path(__file__).parent / "data" / "fuzz"
+FINDS = DATA / "fuzz"
 
 
 def _read_media(path: Path) -> int:

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE
-from media_files import write_video
+from tests.helpers.paths import SAMPLE
+from tests.helpers.media_files import write_video
 from PIL import Image
 
 from unswap.batch import ResultsFile, write_csv

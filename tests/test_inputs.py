@@ -11,8 +11,8 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import SAMPLE
-from media_files import write_anamorphic_video
+from tests.helpers.paths import SAMPLE
+from tests.helpers.media_files import write_anamorphic_video
 
 from unswap.cli import main
 from unswap.inputs import collect

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FROM_IMPORT = re.compile(r"from (unswap[\w.]*) import ([\w, ]+)")

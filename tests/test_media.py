@@ -8,8 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import shared
-from media_files import (
+from tests.helpers.paths import DATA, shared
+from tests.helpers.media_files import (
     FPS,
     N_FRAMES,
     H,
@@ -166,8 +166,8 @@ def test_decompression_bomb_is_refused_from_the_header(tmp_path, width, height, 
         next(frames(path, MediaInfo(str(path), "image", 8, 8)))  # frames() guards on its own too
 
 
-HEIC_GRID = Path(__file__).parent / "data" / "astronaut_grid.heic"
-HEIC_PORTRAIT = Path(__file__).parent / "data" / "astronaut_portrait.heic"
+HEIC_GRID = DATA / "astronaut_grid.heic"
+HEIC_PORTRAIT = DATA / "astronaut_portrait.heic"
 
 
 @pytest.mark.parametrize("path, columns", [(HEIC_GRID, slice(0, 512)), (HEIC_PORTRAIT, slice(64, 448))])

@@ -5,17 +5,16 @@ from __future__ import annotations
 import csv
 import json
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLE, shared
-from media_files import write_anamorphic_video
+from tests.helpers.paths import DATA, SAMPLE, shared
+from tests.helpers.media_files import write_anamorphic_video
 
 from unswap.report import from_dict, to_dict
 from unswap.scan import ScanConfig, Scanner
 
-FROZEN = Path(__file__).parent / "data" / "report_v1.json"
+FROZEN = DATA / "report_v1.json"
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +107,7 @@ def test_a_face_in_anamorphic_video_is_found_and_scored_in_its_true_shape(scanne
 
 
 def test_a_face_in_a_tiled_heic_photo_is_found_where_the_jpeg_has_it(scanner):
-    heic = scanner.scan(Path(__file__).parent / "data" / "astronaut_grid.heic")
+    heic = scanner.scan(DATA / "astronaut_grid.heic")
     jpeg = scanner.scan(SAMPLE)
     assert (heic.media.kind, heic.media.width, heic.media.height) == ("image", 512, 512)
     [track] = heic.tracks

@@ -10,7 +10,7 @@ import json
 import shutil
 
 import pytest
-from conftest import SAMPLE
+from tests.helpers.paths import SAMPLE
 from fastapi.testclient import TestClient
 
 from unswap.cli import _config, _parser, main

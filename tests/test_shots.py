@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import shared
-from joined_clips import join_clips
-from media_files import write_video
+from tests.helpers.paths import shared
+from tests.helpers.joined_clips import join_clips
+from tests.helpers.media_files import write_video
 
 from unswap.media import frames, probe
 from unswap.shots import ShotDetector, shot_spans

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SAMPLE, shared
+from tests.helpers.paths import SAMPLE, shared
 
 from unswap.cli import main
 from unswap.detectors import DEFAULT_DETECTOR

@@ -7,7 +7,7 @@ five landmarks the crop geometry needs.
 yuface's Python binding holds the GIL for the whole detection (13 ms a frame), which
 stalls the thread decoding the next frames. The same compiled function in the wheel's
 ``libfacedetection.so`` is called through ctypes instead, which releases the GIL; its
-output is the binding's, value for value (tests/test_faces.py). The library runs its
+output is the binding's, value for value (tests/faces/test_detect.py). The library runs its
 layers on an OpenMP team (its own vendored libgomp); during a scan both cores are already
 decoding, and a two-thread team then spins waiting for a core: about 0.7 CPU-seconds
 lost per 10 s clip. It is kept to one thread. If the library or its symbol is missing,

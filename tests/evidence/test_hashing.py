@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pdqhash
 import pytest
-from conftest import SAMPLE, shared
-from media_files import not_media, rgb, write_video
+from tests.helpers.paths import SAMPLE, shared
+from tests.helpers.media_files import not_media, rgb, write_video
 
 from unswap.cli import main
 from unswap.evidence.hashing import (

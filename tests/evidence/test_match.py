@@ -13,9 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import SAMPLE, shared
-from derived_clips import Clips, build, noise_clip
-from media_files import not_media
+from tests.helpers.paths import SAMPLE, shared
+from tests.helpers.derived_clips import Clips, build, noise_clip
+from tests.helpers.media_files import not_media
 
 from unswap.cli import main
 from unswap.evidence.hashing import MediaHashes, read_hashes, write_hashes

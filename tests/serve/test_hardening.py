@@ -15,9 +15,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import SAMPLE
-from serve_server import Server, client, module_server, upload, wait_done  # noqa: F401 (client: a fixture)
-from test_serve_bad_requests import BOUNDARY, _part_head, _read_response
+from tests.helpers.paths import SAMPLE
+from tests.helpers.serve_server import BOUNDARY, part_head, read_response, Server, client, module_server, upload, wait_done  # noqa: F401 (client: a fixture)
 
 from unswap.serve.jobs import JobStore, new_job_id
 
@@ -33,7 +32,7 @@ def _hold(server, route: str = "/api/hash", nbytes: int = 1000, length: int = 2*
     """Start an upload of ``length`` bytes to ``route``, send its first ``nbytes`` of a
     JPEG, and leave it open; the server holds it until it ends or times out."""
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-    body = _part_head() + b"\xff\xd8\xff\xe0" + bytes(nbytes - 4)
+    body = part_head() + b"\xff\xd8\xff\xe0" + bytes(nbytes - 4)
     sock.sendall((f"POST {route} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {length}\r\n"
                   f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n").encode() + body)
     return sock
@@ -114,7 +113,7 @@ def test_an_upload_trickled_a_byte_at_a_time_is_cut_off_at_its_deadline(server):
         while not select.select([sock], [], [], 0.2)[0] and time.monotonic() - t0 < 20:
             sock.sendall(b"\0")
         after_s = time.monotonic() - t0
-        response = _read_response(sock)
+        response = read_response(sock)
     finally:
         sock.close()
     assert response.startswith(b"HTTP/1.1 408") and b"took over 3 s" in response

@@ -1,7 +1,7 @@
 import itertools
 
 import numpy as np
-from conftest import shared
+from tests.helpers.paths import shared
 
 from unswap.faces.align import crop, crop_box, resize_crop
 from unswap.faces.detect import detect_faces

@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SAMPLE, shared
-from serve_server import Server, client, module_server, upload, wait_done  # noqa: F401 (client: a fixture)
+from tests.helpers.paths import SAMPLE, shared
+from tests.helpers.serve_server import Server, client, module_server, upload, wait_done  # noqa: F401 (client: a fixture)
 
 from unswap.cli import main
 

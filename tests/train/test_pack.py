@@ -14,10 +14,12 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.helpers.paths import REPO
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 
 
 @pytest.fixture(scope="module")

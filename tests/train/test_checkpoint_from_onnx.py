@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.conftest import shared
+from tests.helpers.paths import shared
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import SAMPLE, shared
-from serve_server import Server, alive, upload, wait_done
+from tests.helpers.paths import SAMPLE, shared
+from tests.helpers.serve_server import Server, alive, upload, wait_done
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 from unswap.train.config import PROBE, ConfigError, MixSlot, TrainConfig, load_config
 
 RECIPES = sorted((REPO / "configs").glob("*.toml"))

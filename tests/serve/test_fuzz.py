@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from tests.helpers.paths import REPO
 
 pytest.importorskip("schemathesis", reason="the fuzz test needs schemathesis (the test extra)")
 pytest.importorskip("fastapi", reason="unswap serve needs the serve extra: pip install -e '.[serve]'")

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE
-from serve_server import Server, upload, wait_done
+from tests.helpers.paths import SAMPLE
+from tests.helpers.serve_server import Server, upload, wait_done
 
 from unswap.paths import shared_data_dir
 

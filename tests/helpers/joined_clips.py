@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 
-from media_files import VIDEO_CODEC
+from tests.helpers.media_files import VIDEO_CODEC
 
 FPS = 30
 

@@ -127,3 +127,27 @@ def client(server):
     """An httpx client of the module's ``server``."""
     with server.client() as c:
         yield c
+
+
+# raw HTTP, for requests a client library would not send
+BOUNDARY = "unswapboundary"
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """The status line, headers and Content-Length body the server sends."""
+    data = b""
+    while True:
+        part = sock.recv(65536)
+        if not part:
+            return data
+        data += part
+        head, sep, body = data.partition(b"\r\n\r\n")
+        length = [int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")
+                  if line.startswith(b"content-length:")]
+        if sep and len(body) >= (length[0] if length else 0):
+            return data
+
+
+def part_head(name: str = "file", filename: str = "x.jpg") -> bytes:
+    return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()

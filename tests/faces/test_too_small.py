@@ -8,8 +8,8 @@ import av
 import cv2
 import numpy as np
 import pytest
-from conftest import SAMPLE
-from media_files import VIDEO_CODEC
+from tests.helpers.paths import SAMPLE
+from tests.helpers.media_files import VIDEO_CODEC
 
 from unswap.cli import main
 from unswap.faces.detect import detect_faces

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLE, shared
+from tests.helpers.paths import REPO, SAMPLE, shared
 
 from unswap.aggregate import Verdict
 from unswap.report.html import CSP, ReportInputs, gather, overlay_region, render_html

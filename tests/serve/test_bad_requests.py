@@ -8,11 +8,8 @@ import threading
 import time
 
 import pytest
-from conftest import REPO, SAMPLE
-from serve_server import client, module_server, upload, wait_done  # noqa: F401 (client: a fixture)
-
-BOUNDARY = "unswapboundary"
-
+from tests.helpers.paths import REPO, SAMPLE
+from tests.helpers.serve_server import BOUNDARY, part_head, read_response, client, module_server, upload, wait_done  # noqa: F401 (client: a fixture)
 
 server = module_server("--max-upload-mb", "1", "--upload-timeout", "2")
 
@@ -40,30 +37,10 @@ def _raw(server, head: bytes, body_chunks=(), pause: float = 0.0) -> tuple[int, 
                 time.sleep(pause)
             if select.select([sock], [], [], 0)[0]:
                 break
-        data = _read_response(sock)
+        data = read_response(sock)
         return int(data.split(b" ", 2)[1]), data, sent
     finally:
         sock.close()
-
-
-def _read_response(sock: socket.socket) -> bytes:
-    """The status line, headers and Content-Length body the server sends."""
-    data = b""
-    while True:
-        part = sock.recv(65536)
-        if not part:
-            return data
-        data += part
-        head, sep, body = data.partition(b"\r\n\r\n")
-        length = [int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")
-                  if line.startswith(b"content-length:")]
-        if sep and len(body) >= (length[0] if length else 0):
-            return data
-
-
-def _part_head(name: str = "file", filename: str = "x.jpg") -> bytes:
-    return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
 
 
 def _request_head(length: int | None = None) -> bytes:
@@ -78,7 +55,7 @@ def _chunked(data: bytes) -> bytes:
 
 def test_an_oversize_upload_is_refused_while_it_is_still_streaming(server, client):
     jpeg_like = b"\xff\xd8\xff\xe0" + bytes(64 * 1024 - 4)
-    chunks = [_chunked(_part_head())] + [_chunked(jpeg_like)] * 64  # 4 MB against a 1 MB limit
+    chunks = [_chunked(part_head())] + [_chunked(jpeg_like)] * 64  # 4 MB against a 1 MB limit
     status, response, sent = _raw(server, _request_head(), chunks, pause=0.01)
     assert status == 413 and b'"too_large"' in response
     assert sent < 3 * 2**20, "the server read the whole body before refusing it"
@@ -128,7 +105,7 @@ def test_a_huge_multipart_header_is_refused(client, server):
     r = client.post("/api/scans", files={"file": ("x" * 100_000 + ".jpg", SAMPLE.read_bytes())})
     assert r.status_code == 400 and r.json()["code"] == "header_too_large"
     many = b"".join(f"X-Pad-{i}: 1\r\n".encode() for i in range(50))
-    body = _part_head().replace(b"\r\n\r\n", b"\r\n" + many + b"\r\n") + SAMPLE.read_bytes() + f"\r\n--{BOUNDARY}--\r\n".encode()
+    body = part_head().replace(b"\r\n\r\n", b"\r\n" + many + b"\r\n") + SAMPLE.read_bytes() + f"\r\n--{BOUNDARY}--\r\n".encode()
     status, response, _ = _raw(server, _request_head(len(body)), [body])
     assert status == 400 and b"header" in response
     assert _left_on_disk(server) == []
@@ -148,7 +125,7 @@ def test_too_many_parts_and_a_truncated_body_are_refused(client, server):
     fields = {f"f{i}": "1" for i in range(20)}
     r = client.post("/api/scans", data=fields, files={"file": ("x.jpg", SAMPLE.read_bytes())})
     assert r.status_code == 400 and r.json()["code"] == "bad_request"
-    body = _part_head() + SAMPLE.read_bytes()  # no closing boundary
+    body = part_head() + SAMPLE.read_bytes()  # no closing boundary
     status, response, _ = _raw(server, _request_head(len(body)), [body])
     assert status == 400 and b'"bad_request"' in response
     assert _left_on_disk(server) == []
@@ -159,10 +136,10 @@ def test_a_stalled_upload_times_out_and_does_not_hold_up_others(server, client):
 
     def stall():
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-        body_start = _part_head() + b"\xff\xd8\xff\xe0" + bytes(1000)
+        body_start = part_head() + b"\xff\xd8\xff\xe0" + bytes(1000)
         sock.sendall(_request_head(length=len(body_start) + 10_000) + body_start)
         t0 = time.monotonic()
-        data = _read_response(sock)
+        data = read_response(sock)
         result["after_s"] = time.monotonic() - t0
         result["response"] = data
         sock.close()
@@ -183,7 +160,7 @@ def test_a_stalled_upload_times_out_and_does_not_hold_up_others(server, client):
 
 def test_a_client_that_goes_away_mid_upload_leaves_nothing(server, client):
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-    body_start = _part_head() + b"\xff\xd8\xff\xe0" + bytes(100_000)
+    body_start = part_head() + b"\xff\xd8\xff\xe0" + bytes(100_000)
     sock.sendall(_request_head(length=len(body_start) + 100_000) + body_start)
     time.sleep(0.3)
     sock.close()

@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE, shared
-from serve_server import Server
+from tests.helpers.paths import REPO, SAMPLE, shared
+from tests.helpers.serve_server import Server
 
 from unswap.detectors import DEFAULT_DETECTOR as DEFAULT
 from unswap.evidence.hashing import file_digest

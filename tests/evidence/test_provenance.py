@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import shared
+from tests.helpers.paths import shared
 
 from unswap.cli import main
 from unswap.errors import MissingExtra
