@@ -7,7 +7,10 @@ schemathesis's status. The check left out, positive_data_acceptance, expects any
 schema allows to be accepted; the schema can say "a binary file" but not "an image or
 video", so random bytes are rightly answered 415.
 
-    python tools/fuzz_api.py --max-examples 200 --seed 1
+    python -m tools.fuzz_api --max-examples 200 --seed 1
+
+Run as a module from the repository root: it starts the server with the tests' own
+loopback helper (``tests.helpers.serve_server``).
 """
 
 from __future__ import annotations
@@ -18,12 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from serve_server import Server  # noqa: E402
-
-from unswap.evidence.hashing import hash_media, write_hashes  # noqa: E402
+from tests.helpers.paths import REPO
+from tests.helpers.serve_server import Server
+from unswap.evidence.hashing import hash_media, write_hashes
 
 TOKEN = "fuzz-token"
 
