@@ -133,7 +133,7 @@ def test_detection_releases_the_gil_so_decoding_goes_on(sample_rgb):
 def test_wider_file_crops_hold_the_same_faces_on_the_same_centre():
     import cv2
 
-    from conftest import SAMPLE
+    from tests.helpers.paths import SAMPLE
     from unswap.faces.align import SIDE_PER_SCALE
     from unswap.train.sources import file_crops
 

@@ -174,7 +174,7 @@ def _two_face_photo(tmp: Path) -> Path:
 
 
 def _joined(tmp: Path) -> Path:
-    from joined_clips import join_clips
+    from tests.helpers.joined_clips import join_clips
 
     path = tmp / "joined.mp4"
     join_clips([shared("videos", "dfdc", c) for c in ("abofeumbvv.mp4", "lynaeydofd.mp4", "widuwuoiur.mp4")], path)
@@ -224,7 +224,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(tmp_path, ca
 
 @pytest.mark.slow
 def test_report_with_against_shows_the_source_segments_and_difference_map(tmp_path, capsys):
-    from derived_clips import build
+    from tests.helpers.derived_clips import build
 
     from unswap.cli import main
 

@@ -45,7 +45,7 @@ def test_a_step_usage_error_exits_2_without_a_traceback(capsys):
 @pytest.fixture(scope="module")
 def dfdc_rows(detector):
     """``scan_labelled`` rows of the shared DFDC face tracks and a real clip."""
-    from conftest import shared
+    from tests.helpers.paths import shared
 
     from unswap.evaluate import scan_labelled
     from unswap.mediasets import dev_files
