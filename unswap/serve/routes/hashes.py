@@ -27,5 +27,6 @@ async def hash_upload(request: Request, st: State) -> dict[str, Any]:
     finally:
         dest.unlink(missing_ok=True)
     h.path = up.name
-    return {"hashes": to_dict(h), "text": f"{MAGIC}\n{format_hashes(h)}\n",
-            "match": st.library.match_hashes(h) if st.library else None}
+    # a search of the whole library, in the hashing threads: not on the event loop
+    found = await st.in_thread(st.library.match_hashes, h) if st.library else None
+    return {"hashes": to_dict(h), "text": f"{MAGIC}\n{format_hashes(h)}\n", "match": found}

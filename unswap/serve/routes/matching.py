@@ -39,6 +39,6 @@ async def match_upload(request: Request, st: State) -> dict[str, Any]:
             suspect = parse_hash_list(up.fields["hashes"])
         except ValueError as e:
             raise ApiError(400, "bad_request", str(e)) from None
-        return library.match_hashes(suspect)
+        return await st.in_thread(library.match_hashes, suspect)  # not on the event loop
     finally:
         dest.unlink(missing_ok=True)

@@ -89,12 +89,17 @@ def get_details(job_id: str, st: State) -> dict[str, Any]:
     return json.loads(r["result"]).get("details") or {}
 
 
+def _queue_full(max_queue: int) -> ApiError:
+    """429: the queue is full, checked before the upload is read and again as it is stored."""
+    return ApiError(429, "queue_full", f"{max_queue} scans are waiting or running; try again later")
+
+
 @router.post("/api/scans", status_code=202, response_model=Created, dependencies=API,
              openapi_extra=upload_body(OPTIONS), responses=errors(*UPLOAD_ERRORS), summary="Upload a file to scan")
 async def create_scan(request: Request, st: State):
     store, cfg = st.store, st.cfg
     if store.unfinished() + st.budget.scans >= cfg.max_queue:
-        raise ApiError(429, "queue_full", f"{cfg.max_queue} scans are waiting or running; try again later")
+        raise _queue_full(cfg.max_queue)
     job_id = new_job_id()
     with st.budget.slot(store.media_path(job_id), scan=True) as slot:
         up = await st.receive(request, store.media_path(job_id), slot)
@@ -105,8 +110,7 @@ async def create_scan(request: Request, st: State):
         try:
             store.add(job_id, up.name, opts, cfg.max_queue)
         except QueueFull:
-            raise ApiError(429, "queue_full", f"{cfg.max_queue} scans are waiting or running; "
-                                              "try again later") from None
+            raise _queue_full(cfg.max_queue) from None
     except ApiError:
         store.media_path(job_id).unlink(missing_ok=True)
         raise
